@@ -1,0 +1,1 @@
+"""Beat sources: everything that produces :class:`dsp.types.Beat` objects."""
