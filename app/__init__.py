@@ -1,0 +1,1 @@
+"""Composition root: configuration, the engine, sinks and the command line."""

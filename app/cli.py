@@ -1,0 +1,197 @@
+"""The ``heartsync`` command line.
+
+``heartsync`` opens the window (the simulated strap when no sensor is configured);
+``heartsync run --headless`` streams without a window; ``heartsync scan`` lists straps.
+"""
+
+import argparse
+import asyncio
+import logging
+import math
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.config import AppConfig, ConfigError, load_config
+from app.engine import Engine
+from app.sinks import JsonLinesSink, Sink
+from app.sources import (
+    SourceSpec,
+    SourceSpecError,
+    build_source,
+    default_subjects,
+    parse_source_spec,
+)
+from sensors.base import BeatSource, SensorError
+
+log = logging.getLogger("heartsync")
+
+SPEC_HELP = (
+    "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
+    "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
+    "artifacts, subject) or 'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap). "
+    "Repeat for two people."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a wrong value in one line and exits with 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102 - argparse API
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _source_spec(text: str) -> SourceSpec:
+    try:
+        return parse_source_spec(text)
+    except SourceSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _number(minimum: float, strict: bool, what: str):
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number ({what})") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+            raise argparse.ArgumentTypeError(f"{text!r} must be {bound} ({what})")
+        return value
+
+    return convert
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source", action="append", type=_source_spec, metavar="SPEC", default=None, help=SPEC_HELP
+    )
+    parser.add_argument(
+        "--speed",
+        type=_number(0, False, "1 is real time, 0 as fast as possible"),
+        default=None,
+        help="playback speed of simulated sources: 1 real time (default), 2 twice as fast, "
+        "0 as fast as possible",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``heartsync``."""
+    parser = _Parser(
+        prog="heartsync",
+        description="Open biofeedback from Bluetooth heart-rate straps. Without a command, "
+        "opens the window (on the simulated strap when no sensor is configured).",
+    )
+    parser.add_argument("--config", type=Path, help="settings file (default: the user's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    _add_source_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser(
+        "run", help="stream sources through the pipeline", description="Stream sources "
+        "through the pipeline, in the window or (--headless) without one."
+    )
+    _add_source_options(run)
+    run.add_argument("--headless", action="store_true", help="no window; stop with Ctrl-C")
+    run.add_argument(
+        "--duration",
+        type=_number(0, True, "seconds of stream time"),
+        metavar="S",
+        help="stop after S seconds of stream time (default: run until stopped)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per corrected beat on standard output (headless)",
+    )
+
+    scan = commands.add_parser("scan", help="list nearby heart-rate straps")
+    scan.add_argument(
+        "--timeout", type=_number(0, True, "seconds"), default=5.0, metavar="S",
+        help="how long to listen, seconds (default 5)",
+    )
+    return parser
+
+
+def make_sources(specs: Sequence[SourceSpec], speed: float) -> list[BeatSource]:
+    """Build one source per spec with distinct subjects.
+
+    Raises
+    ------
+    SourceSpecError
+        For options a source does not take, or two sources for one subject.
+    """
+    subjects = default_subjects(list(specs))
+    if len(set(subjects)) != len(subjects):
+        raise SourceSpecError(f"two sources share a subject: {subjects}; set subject=... on each")
+    return [build_source(spec, subject, speed) for spec, subject in zip(specs, subjects, strict=True)]
+
+
+async def run_headless(engine: Engine, duration_s: float | None) -> None:
+    """Run the engine until done; SIGINT/SIGTERM stop it cleanly (files closed)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, engine.stop)
+        except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
+            pass
+    await engine.run(duration_s)
+
+
+def _resolve(args: argparse.Namespace, config: AppConfig) -> tuple[list[SourceSpec], float]:
+    specs = args.source or [parse_source_spec(s) for s in config.sources] or [SourceSpec("sim")]
+    speed = config.speed if args.speed is None else args.speed
+    return specs, speed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``heartsync`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(args.config)
+        if args.command == "scan":
+            return _scan(args.timeout)
+        specs, speed = _resolve(args, config)
+        sources = make_sources(specs, speed)
+    except (ConfigError, SourceSpecError) as exc:
+        parser.exit(2, f"heartsync: error: {exc}\n")
+    if args.command == "run" and args.headless:
+        sinks: list[Sink] = [JsonLinesSink(sys.stdout)] if args.json else []
+        engine = Engine(sources, sinks)
+        try:
+            asyncio.run(run_headless(engine, args.duration))
+        except KeyboardInterrupt:
+            pass
+        return 1 if engine.errors else 0
+    if args.command == "run" and args.json:
+        parser.exit(2, "heartsync: error: --json needs --headless\n")
+    from ui.app import run_gui
+
+    return run_gui(sources, duration_s=getattr(args, "duration", None))
+
+
+def _scan(timeout_s: float) -> int:
+    from sensors.ble import scan
+
+    try:
+        straps = asyncio.run(scan(timeout_s))
+    except SensorError as exc:
+        print(f"heartsync: error: {exc}", file=sys.stderr)
+        return 1
+    if not straps:
+        print(f"no heart-rate straps found in {timeout_s:g} s (is the strap worn and awake?)")
+        return 0
+    for strap in straps:
+        print(f"{strap.name or '(no name)':<28} {strap.address:<20} {strap.rssi} dBm")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Settings of the application: one :class:`AppConfig` from TOML, overridden by the CLI.
+
+The file lives in the user's config folder (``heartsync config-path`` prints it)::
+
+    sources = ["ble:Polar H10 1A2B3C4D"]   # what the GUI connects to; empty = simulator
+    speed = 1.0
+"""
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "heartsync"
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message names the file and the value."""
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Application settings.
+
+    Attributes
+    ----------
+    sources : tuple of str
+        Source specs (see :mod:`app.sources`); empty means the simulated strap.
+    speed : float
+        Playback speed of simulated and replayed sources (1 = real time, 0 = fastest).
+    """
+
+    sources: tuple[str, ...] = ()
+    speed: float = 1.0
+
+
+def default_config_path() -> Path:
+    """Where the config file lives for this user."""
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    """Read the config file; a missing file gives the defaults.
+
+    Raises
+    ------
+    ConfigError
+        For unreadable TOML, unknown keys or values of the wrong type.
+    """
+    path = default_config_path() if path is None else path
+    if not path.exists():
+        return AppConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    known = {f.name for f in fields(AppConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    sources = data.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError(f"{path}: 'sources' must be a list of strings, got {sources!r}")
+    speed = data.get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or speed < 0:
+        raise ConfigError(f"{path}: 'speed' must be a number >= 0, got {speed!r}")
+    return AppConfig(tuple(sources), float(speed))

@@ -1,0 +1,216 @@
+"""The engine: one asyncio loop that pulls beats from sources through the pipeline to sinks.
+
+It owns the per-subject pipelines and histories, publishes an immutable
+:class:`~app.snapshot.Snapshot` for the UI (at most ``snapshot_hz`` times a second of
+wall time), and stops at a deadline on the stream clock so ``--duration`` means the
+same at every ``--speed``.
+"""
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.sinks import Sink
+from app.snapshot import Snapshot, SubjectHistory, SubjectSnapshot
+from dsp.pipeline import BeatResult, PipelineSettings, SubjectPipeline
+from sensors.base import BeatSource, SensorError, SourceState, SourceStatus
+from sensors.clock import now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Engine settings.
+
+    Attributes
+    ----------
+    pipeline : PipelineSettings
+        Per-subject DSP settings.
+    history_s : float
+        Seconds of beats kept for the UI's tachogram.
+    snapshot_hz : float
+        Most snapshots published per second of wall time.
+    """
+
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    history_s: float = 120.0
+    snapshot_hz: float = 30.0
+
+
+@dataclass
+class _Subject:
+    source: BeatSource
+    pipeline: SubjectPipeline
+    history: SubjectHistory
+    beats_received: int = 0
+    cached: SubjectSnapshot | None = None
+
+
+class Engine:
+    """Run sources through per-subject pipelines into sinks.
+
+    Parameters
+    ----------
+    sources : sequence of BeatSource
+        One source per subject (subjects must be distinct).
+    sinks : sequence of Sink
+        Receivers of every processed beat and status change.
+    settings : EngineSettings
+        Engine settings.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[BeatSource],
+        sinks: Sequence[Sink] = (),
+        settings: EngineSettings = EngineSettings(),
+    ) -> None:
+        subjects = [s.subject for s in sources]
+        if len(set(subjects)) != len(subjects):
+            raise ValueError(f"each source needs its own subject, got {subjects}")
+        if not sources:
+            raise ValueError("the engine needs at least one source")
+        self.settings = settings
+        self.sinks = list(sinks)
+        self._subjects = {
+            s.subject: _Subject(
+                s, SubjectPipeline(s.subject, settings.pipeline), SubjectHistory(settings.history_s)
+            )
+            for s in sources
+        }
+        self._snapshot = Snapshot()
+        self._latest_t = math.nan
+        self._deadline = math.inf
+        self._errors: list[str] = []
+        self._last_publish = -math.inf
+        self._running = False
+        self._stop = asyncio.Event()
+        for s in sources:
+            s.add_status_listener(self._on_status)
+
+    @property
+    def sources(self) -> list[BeatSource]:
+        """The sources, in the order given."""
+        return [sub.source for sub in self._subjects.values()]
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The newest published snapshot (safe to read from any thread)."""
+        return self._snapshot
+
+    @property
+    def errors(self) -> list[str]:
+        """Errors that stopped a source, worded for the user."""
+        return list(self._errors)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (call on the engine loop)."""
+        self._stop.set()
+
+    async def run(self, duration_s: float | None = None) -> None:
+        """Stream until every source ends, ``duration_s`` of stream time passes, or stop.
+
+        Parameters
+        ----------
+        duration_s : float or None
+            Session length in seconds of stream time; ``None`` runs until stopped.
+        """
+        start = now()
+        self._deadline = start + duration_s if duration_s is not None else math.inf
+        self._running = True
+        try:
+            async with asyncio.TaskGroup() as group:
+                consumers = [
+                    group.create_task(self._consume(sub), name=f"source {name}")
+                    for name, sub in self._subjects.items()
+                ]
+                watcher = group.create_task(self._watch(consumers), name="deadline")
+                await asyncio.wait(consumers)
+                watcher.cancel()
+        finally:
+            for sub in self._subjects.values():
+                for result in sub.pipeline.flush():
+                    self._emit(sub, result)
+            self._running = False
+            for sink in self.sinks:
+                sink.close()
+            self._publish(force=True)
+
+    async def _watch(self, consumers: list[asyncio.Task]) -> None:
+        """End the session at the deadline (wall-clock sources) or when asked to stop."""
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            while not stop.done():
+                remaining = self._deadline - max(now(), self._latest_t)
+                if remaining <= 0:
+                    break
+                await asyncio.wait([stop], timeout=min(remaining, 0.2))
+                self._publish()
+        finally:
+            stop.cancel()
+            for task in consumers:
+                task.cancel()
+
+    async def _consume(self, sub: _Subject) -> None:
+        source = sub.source
+        try:
+            async with contextlib.aclosing(source.beats()) as beats:
+                async for beat in beats:
+                    if beat.t >= self._deadline:
+                        self._stop.set()
+                        break
+                    sub.beats_received += 1
+                    if not beat.t <= self._latest_t:
+                        self._latest_t = beat.t
+                    for result in sub.pipeline.push(beat):
+                        self._emit(sub, result)
+                    self._publish()
+        except SensorError as exc:
+            message = f"{source.name}: {exc}"
+            log.error("%s", message)
+            self._errors.append(message)
+            self._on_status(source.name, SourceStatus(SourceState.FAILED, str(exc), now()))
+
+    def _emit(self, sub: _Subject, result: BeatResult) -> None:
+        sub.history.add(result)
+        sub.cached = None
+        for sink in self.sinks:
+            sink.write(result)
+
+    def _on_status(self, source_name: str, status: SourceStatus) -> None:
+        sub = next(s for s in self._subjects.values() if s.source.name == source_name)
+        log.info("%s (%s): %s %s", sub.source.subject, source_name, status.state.value, status.message)
+        sub.cached = None
+        for sink in self.sinks:
+            sink.status(sub.source.subject, source_name, status)
+        self._publish(force=True)
+
+    def _publish(self, force: bool = False) -> None:
+        """Swap in a new snapshot, at most ``snapshot_hz`` times per wall second."""
+        wall = time.monotonic()
+        if not force and wall - self._last_publish < 1.0 / self.settings.snapshot_hz:
+            return
+        self._last_publish = wall
+        subjects = []
+        for name, sub in self._subjects.items():
+            if sub.cached is None:
+                t, rr, raw, flags = sub.history.arrays()
+                sub.cached = SubjectSnapshot(
+                    name,
+                    sub.source.name,
+                    getattr(sub.source, "simulated", False),
+                    sub.source.status,
+                    sub.beats_received,
+                    t,
+                    rr,
+                    raw,
+                    flags,
+                    sub.history.last,
+                )
+            subjects.append(sub.cached)
+        self._snapshot = Snapshot(self._latest_t, tuple(subjects), self._running, tuple(self._errors))

@@ -1,0 +1,78 @@
+"""Sinks: where processed beats go besides the UI (JSON lines, later LSL and XDF)."""
+
+import json
+import math
+from typing import Protocol, TextIO
+
+from dsp.pipeline import BeatResult
+from sensors.base import SourceStatus
+
+
+class Sink(Protocol):
+    """What the engine calls for every processed beat and status change."""
+
+    def write(self, result: BeatResult) -> None:
+        """Take one processed beat (called on the engine loop: must not block)."""
+        ...
+
+    def status(self, subject: str, source: str, status: SourceStatus) -> None:
+        """Take one status change of a source."""
+        ...
+
+    def close(self) -> None:
+        """Finish (flush and release resources)."""
+        ...
+
+
+def _num(value: float | None, digits: int = 3) -> float | None:
+    """JSON-safe number: NaN and None become null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def beat_record(result: BeatResult) -> dict:
+    """The per-beat record of ``run --json`` (keys documented in the README).
+
+    Times in seconds on the LSL clock; intervals in ms; rates in beats/min.
+    """
+    beat, hrv, quality = result.beat, result.hrv, result.quality
+    return {
+        "subject": result.subject,
+        "t": round(beat.t, 6),
+        "rr_ms": _num(beat.rr_ms),
+        "rr_raw_ms": _num(beat.rr_raw_ms),
+        "artifact": beat.artifact,
+        "clean": beat.artifact is None,
+        "gap_before": result.gap_before,
+        "hr_bpm": _num(hrv.hr_bpm),
+        "rmssd_ms": _num(hrv.rmssd_ms),
+        "sdnn_ms": _num(hrv.sdnn_ms),
+        "hf_ms2": _num(hrv.hf_ms2),
+        "artifact_rate": _num(quality.artifact_rate, 4),
+        "signal_ok": quality.ok,
+    }
+
+
+class JsonLinesSink:
+    """One JSON object per processed beat, one per line.
+
+    Parameters
+    ----------
+    stream : text stream
+        Where to write (standard output for ``run --json``).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, result: BeatResult) -> None:
+        """Write the beat's record as one line."""
+        self.stream.write(json.dumps(beat_record(result), separators=(",", ":")) + "\n")
+
+    def status(self, subject: str, source: str, status: SourceStatus) -> None:
+        """Status goes to the log (stderr), not to the data stream."""
+
+    def close(self) -> None:
+        """Flush the stream."""
+        self.stream.flush()

@@ -1,0 +1,111 @@
+"""Immutable views of the engine's state that the UI polls (one reference swap, no locks)."""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsp.pipeline import BeatResult
+from dsp.ring import RingBuffer
+from sensors.base import SourceStatus
+
+#: Highest heart rate we size buffers for, beats/min.
+MAX_HR_BPM = 220
+
+
+@dataclass(frozen=True)
+class SubjectSnapshot:
+    """One subject at one moment.
+
+    Attributes
+    ----------
+    subject : str
+        Subject alias.
+    source : str
+        Name of the source feeding this subject.
+    simulated : bool
+        True when the source is the simulator.
+    status : SourceStatus
+        The source's latest status.
+    beats_received : int
+        Raw beats received from the source this session.
+    t_s, rr_ms, rr_raw_ms : numpy arrays
+        Corrected beats of the last ``history_s`` seconds: times (s, stream clock),
+        corrected RR (ms) and raw RR (ms, NaN where correction inserted a beat).
+    artifact : numpy array of bool
+        True where the beat was corrected.
+    last : BeatResult or None
+        The newest result, with its HRV and quality metrics.
+    """
+
+    subject: str
+    source: str
+    simulated: bool
+    status: SourceStatus
+    beats_received: int
+    t_s: np.ndarray
+    rr_ms: np.ndarray
+    rr_raw_ms: np.ndarray
+    artifact: np.ndarray
+    last: BeatResult | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The whole engine at one moment.
+
+    Attributes
+    ----------
+    t_s : float
+        Newest stream time seen, s (NaN before the first beat). The UI draws relative
+        to it, so plots follow stream time, not the wall clock.
+    subjects : tuple of SubjectSnapshot
+        One per subject, in source order.
+    running : bool
+        False once the engine has stopped.
+    errors : tuple of str
+        Errors that stopped a source, worded for the user.
+    """
+
+    t_s: float = math.nan
+    subjects: tuple[SubjectSnapshot, ...] = ()
+    running: bool = False
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+class SubjectHistory:
+    """Fixed-size history of one subject's corrected beats for plotting.
+
+    Parameters
+    ----------
+    history_s : float
+        Seconds of beats kept (the buffer holds ``history_s`` at ``MAX_HR_BPM``).
+    """
+
+    def __init__(self, history_s: float) -> None:
+        capacity = math.ceil(history_s * MAX_HR_BPM / 60.0) + 1
+        self.history_s = history_s
+        self.t = RingBuffer(capacity)
+        self.rr = RingBuffer(capacity)
+        self.rr_raw = RingBuffer(capacity)
+        self.artifact = RingBuffer(capacity, dtype=bool)
+        self.last: BeatResult | None = None
+
+    def add(self, result: BeatResult) -> None:
+        """Append one corrected beat."""
+        beat = result.beat
+        self.t.append(beat.t)
+        self.rr.append(beat.rr_ms)
+        self.rr_raw.append(beat.rr_raw_ms)
+        self.artifact.append(beat.artifact is not None)
+        self.last = result
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Times, RR, raw RR and artifact flags of the last ``history_s`` seconds."""
+        t = self.t.values()
+        keep = t >= (t[-1] - self.history_s) if t.size else slice(None)
+        arrays = (t[keep], self.rr.values()[keep], self.rr_raw.values()[keep])
+        flags = self.artifact.values()[keep]
+        for a in (*arrays, flags):
+            a.flags.writeable = False
+        return (*arrays, flags)

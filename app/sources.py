@@ -1,0 +1,121 @@
+"""Source specs: the ``--source`` strings of the command line and the config file.
+
+``KIND[:TARGET][,key=value...]``, for example ``sim``, ``sim:scenario=stress,seed=3``,
+``ble:Polar H10 1A2B3C4D``, ``ble:A0:9E:1A:00:00:01,subject=client``. For ``sim`` every
+part after the colon is options. Targets may contain colons (addresses) and spaces.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from sensors.base import BeatSource
+
+KINDS = ("sim", "ble")
+_OPTION = re.compile(r",([A-Za-z_]+)=")
+
+
+class SourceSpecError(ValueError):
+    """A source spec that cannot be understood; the message quotes it and says why."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed source spec.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    target : str
+        Device name or address, stream name or source_id, or file ("" for ``sim``).
+    options : dict of str to str
+        ``key=value`` options, e.g. ``subject``.
+    """
+
+    kind: str
+    target: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str | None:
+        """The subject named in the options, if any."""
+        return self.options.get("subject")
+
+
+def parse_source_spec(text: str) -> SourceSpec:
+    """Parse ``KIND[:TARGET][,key=value...]``.
+
+    Raises
+    ------
+    SourceSpecError
+        When the kind is unknown, a target is missing or an option is malformed.
+    """
+    kind, _, rest = text.strip().partition(":")
+    if kind not in KINDS:
+        raise SourceSpecError(
+            f"unknown source kind {kind!r} in {text!r}; expected one of {', '.join(KINDS)}"
+        )
+    if kind == "sim":
+        target, option_text = "", ("," + rest if rest else "")
+    else:
+        match = _OPTION.search(rest)
+        target, option_text = (rest[: match.start()], rest[match.start() :]) if match else (rest, "")
+        if not target.strip():
+            raise SourceSpecError(f"source {text!r} needs a target after '{kind}:'")
+    options: dict[str, str] = {}
+    for item in filter(None, option_text.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or not key or not value:
+            raise SourceSpecError(f"option {item!r} in {text!r} is not key=value")
+        options[key.strip()] = value.strip()
+    return SourceSpec(kind, target.strip(), options)
+
+
+def build_source(spec: SourceSpec, subject: str, speed: float = 1.0) -> BeatSource:
+    """Create the source a spec describes.
+
+    Parameters
+    ----------
+    spec : SourceSpec
+        The parsed spec.
+    subject : str
+        Subject alias to use when the spec names none.
+    speed : float
+        Playback speed for simulated and replayed sources (0 = as fast as possible).
+
+    Raises
+    ------
+    SourceSpecError
+        When the options do not fit the source.
+    """
+    options = dict(spec.options)
+    options.setdefault("subject", subject)
+    if spec.kind == "sim":
+        from sensors.simulated import SimulatedSource, settings_from_options
+
+        try:
+            return SimulatedSource(settings_from_options(options), speed=speed)
+        except ValueError as exc:
+            raise SourceSpecError(f"sim source: {exc}") from None
+    if spec.kind == "ble":
+        from sensors.ble import BleHeartRateSource
+
+        _only(spec, options, {"subject"})
+        return BleHeartRateSource(spec.target, subject=options["subject"])
+    raise SourceSpecError(f"no source of kind {spec.kind!r}")
+
+
+def _only(spec: SourceSpec, options: dict[str, str], allowed: set[str]) -> None:
+    unknown = set(options) - allowed
+    if unknown:
+        raise SourceSpecError(
+            f"{spec.kind} source does not take {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def default_subjects(specs: list[SourceSpec]) -> list[str]:
+    """Subjects for specs that name none: ``self`` for one person, ``p1``, ``p2``... else."""
+    if len(specs) == 1:
+        return [specs[0].subject or "self"]
+    return [spec.subject or f"p{i + 1}" for i, spec in enumerate(specs)]

@@ -1,0 +1,158 @@
+"""One person's beat-by-beat pipeline: gap handling, artifact correction, HRV, quality.
+
+Pure: beats come in with their stream times, results go out. The engine runs one
+:class:`SubjectPipeline` per subject; :func:`process` runs the same code over arrays so
+that offline analysis equals the live session.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp.artifacts import ArtifactCorrector, ArtifactSettings
+from dsp.hrv import HrvMetrics, HrvSettings, HrvWindow
+from dsp.quality import QualityMetrics, QualitySettings, SignalQuality
+from dsp.types import Beat, CorrectedBeat
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Settings of the per-subject pipeline.
+
+    Attributes
+    ----------
+    gap_s : float
+        A beat arriving this much later than its own RR says (seconds) ends a gap: beats
+        were lost, so nothing is differenced across it.
+    artifacts, hrv, quality
+        Settings of the stages.
+    """
+
+    gap_s: float = 2.0
+    artifacts: ArtifactSettings = ArtifactSettings()
+    hrv: HrvSettings = HrvSettings()
+    quality: QualitySettings = QualitySettings()
+
+
+@dataclass(frozen=True, slots=True)
+class BeatResult:
+    """Everything the pipeline knows about one corrected beat.
+
+    Attributes
+    ----------
+    subject : str
+        Whose beat.
+    beat : CorrectedBeat
+        Time (s), corrected RR (ms), raw RR (ms) and the artifact flag.
+    hrv : HrvMetrics
+        Trailing-window HRV after this beat.
+    quality : QualityMetrics
+        Signal quality after this beat.
+    gap_before : bool
+        True when beats were lost just before this one.
+    """
+
+    subject: str
+    beat: CorrectedBeat
+    hrv: HrvMetrics
+    quality: QualityMetrics
+    gap_before: bool
+
+
+class SubjectPipeline:
+    """Turn one subject's raw beats into corrected beats with metrics.
+
+    Parameters
+    ----------
+    subject : str
+        The subject alias stamped on results.
+    settings : PipelineSettings
+        Stage settings.
+    """
+
+    def __init__(self, subject: str, settings: PipelineSettings = PipelineSettings()) -> None:
+        self.subject = subject
+        self.settings = settings
+        self._corrector = ArtifactCorrector(settings.artifacts)
+        self._hrv = HrvWindow(settings.hrv)
+        self._quality = SignalQuality(settings.quality)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a new session)."""
+        self._corrector.reset()
+        self._hrv.reset()
+        self._quality.reset()
+        self._last_t = math.nan
+        self._gap_pending = False
+
+    def push(self, beat: Beat) -> list[BeatResult]:
+        """Feed one raw beat; return the corrected beats released by it (0, 1 or 2).
+
+        Parameters
+        ----------
+        beat : Beat
+            The next raw beat of this subject, in time order.
+        """
+        results: list[BeatResult] = []
+        if beat.t - self._last_t > beat.rr_ms / 1000.0 + self.settings.gap_s:
+            results = self._release(self._corrector.flush())
+            self._corrector.reset()
+            self._quality.note_gap(self._last_t, beat.t)
+            self._gap_pending = True
+        self._last_t = beat.t
+        results.extend(self._release(self._corrector.push(beat.t, beat.rr_ms)))
+        return results
+
+    def flush(self) -> list[BeatResult]:
+        """Release the beats held for lookahead (end of the stream)."""
+        return self._release(self._corrector.flush())
+
+    def _release(self, corrected: list[CorrectedBeat]) -> list[BeatResult]:
+        out = []
+        for beat in corrected:
+            gap = self._gap_pending
+            self._gap_pending = False
+            out.append(
+                BeatResult(
+                    self.subject,
+                    beat,
+                    self._hrv.push(beat, gap_before=gap),
+                    self._quality.push(beat),
+                    gap,
+                )
+            )
+        return out
+
+
+def process(
+    t_s: np.ndarray,
+    rr_ms: np.ndarray,
+    subject: str = "self",
+    settings: PipelineSettings = PipelineSettings(),
+) -> list[BeatResult]:
+    """Run the live pipeline over whole arrays (offline analysis, same code as live).
+
+    Parameters
+    ----------
+    t_s : array of float
+        Beat times, seconds, increasing.
+    rr_ms : array of float
+        Raw RR intervals, ms, one per beat time.
+    subject : str
+        Subject alias.
+    settings : PipelineSettings
+        Stage settings.
+
+    Returns
+    -------
+    list of BeatResult
+        One entry per corrected beat.
+    """
+    pipeline = SubjectPipeline(subject, settings)
+    results = []
+    for t, rr in zip(np.asarray(t_s, float), np.asarray(rr_ms, float), strict=True):
+        results.extend(pipeline.push(Beat(subject, float(t), float(rr), None, None, "batch")))
+    results.extend(pipeline.flush())
+    return results

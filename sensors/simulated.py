@@ -1,0 +1,447 @@
+"""A realistic, seeded virtual chest strap.
+
+RR intervals are the sum of a mean interval that follows a scripted scenario, a slow
+LF oscillation (~0.1 Hz, baroreflex), respiratory sinus arrhythmia at the breathing rate
+and white noise. Optional artifacts are injected on beat *times* the way SCIENCE.md §2
+describes (missed: a peak deleted; extra: a peak inserted; ectopic: a peak moved
+earlier), with exact ground truth. Beats leave the strap the way a real one sends them:
+one notification per second carrying the 0-3 RR values completed since the last one,
+delivered after a small radio latency and stamped by :class:`sensors.beat_clock.BeatClock`.
+
+:class:`SimulatedStrap` is the synchronous generator (used by tests and batch tools);
+:class:`SimulatedSource` streams it to the engine in real time or faster.
+"""
+
+import asyncio
+import dataclasses
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsp.types import Beat
+from sensors.base import BaseSource, SourceState, SourceStatus
+from sensors.beat_clock import BeatClock
+
+SCENARIOS = ("rest", "stress", "vagal", "low", "paced", "dropout")
+ARTIFACT_KINDS = ("ectopic", "missed", "extra")
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """What the simulated person and strap do.
+
+    Attributes
+    ----------
+    seed : int
+        Random seed; equal settings give identical RR series.
+    hr_bpm : float
+        Resting mean heart rate, beats/min.
+    rsa_ms : float
+        Amplitude of respiratory sinus arrhythmia at rest, ms (half peak-to-peak).
+    lf_ms : float
+        Amplitude of the ~0.1 Hz baroreflex oscillation, ms.
+    noise_ms : float
+        Standard deviation of beat-to-beat white noise, ms.
+    breath_per_min : float
+        Spontaneous breathing rate, breaths/min (varies +-10% unless paced).
+    resonance_per_min : float
+        Breathing rate at which RSA is largest (resonance), breaths/min.
+    scenario : str
+        ``rest``, ``stress`` (HR +12 bpm, RMSSD x0.6), ``vagal`` (HR +3 bpm, RMSSD x0.6),
+        ``low`` (HR -8 bpm), ``paced`` (breathing at ``paced_per_min``) or ``dropout``
+        (no notifications for ``gap_s``). The event starts at ``onset_s``.
+    onset_s : float
+        Start of the scenario's event, seconds after the session starts.
+    step_s : float
+        Duration of a step or of paced breathing, s.
+    paced_per_min : float
+        Paced breathing rate, breaths/min.
+    gap_s : float
+        Length of the dropout, s.
+    artifact_rate : float
+        Fraction of beats turned into an artifact (ectopic, missed or extra in turn
+        at random), sites at least 10 beats apart.
+    drift_bpm : float
+        Amplitude of a slow (60 min period) resting HR drift, beats/min.
+    latency_ms : float
+        Mean radio latency of a notification, ms (exponential, plus 5 ms minimum).
+    subject : str
+        Subject alias stamped on the beats.
+    """
+
+    seed: int = 0
+    hr_bpm: float = 65.0
+    rsa_ms: float = 35.0
+    lf_ms: float = 25.0
+    noise_ms: float = 10.0
+    breath_per_min: float = 12.0
+    resonance_per_min: float = 5.5
+    scenario: str = "rest"
+    onset_s: float = 300.0
+    step_s: float = 180.0
+    paced_per_min: float = 6.0
+    gap_s: float = 10.0
+    artifact_rate: float = 0.0
+    drift_bpm: float = 1.0
+    latency_ms: float = 30.0
+    subject: str = "self"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.scenario not in SCENARIOS:
+            problems.append(f"scenario {self.scenario!r} is not one of {', '.join(SCENARIOS)}")
+        if not 25 <= self.hr_bpm <= 220:
+            problems.append(f"hr {self.hr_bpm!r} bpm is outside 25-220")
+        if not 0 <= self.artifact_rate <= 0.09:
+            problems.append(f"artifacts {self.artifact_rate!r} is outside 0-0.09 (one per 11 beats)")
+        for name in ("rsa_ms", "lf_ms", "noise_ms", "latency_ms", "onset_s", "step_s", "gap_s"):
+            if not getattr(self, name) >= 0:
+                problems.append(f"{name} {getattr(self, name)!r} must be >= 0")
+        for name in ("breath_per_min", "paced_per_min", "resonance_per_min"):
+            if not 1 <= getattr(self, name) <= 60:
+                problems.append(f"{name} {getattr(self, name)!r} is outside 1-60 breaths/min")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One Heart Rate Measurement notification as the strap sends it.
+
+    Attributes
+    ----------
+    arrival_s : float
+        When it reaches the host, seconds since the session start.
+    hr_bpm : float
+        The strap's own HR field, beats/min.
+    rr_ms : tuple of float
+        RR values completed since the previous notification, oldest first, ms.
+    contact : bool
+        Skin contact flag.
+    """
+
+    arrival_s: float
+    hr_bpm: float
+    rr_ms: tuple[float, ...]
+    contact: bool = True
+
+
+@dataclass
+class GroundTruth:
+    """What the simulator really did, for tests.
+
+    Attributes
+    ----------
+    artifacts : list of (int, str)
+        ``(index, kind)``: the observed interval at ``index`` (0-based, counting every
+        RR value the strap sent) is an artifact of that kind. For ``extra`` the index is
+        that of the first of the two short intervals.
+    peak_times_s : list of float
+        True beat times, seconds since the session start (bounded: tests only).
+    """
+
+    artifacts: list[tuple[int, str]] = field(default_factory=list)
+    peak_times_s: list[float] = field(default_factory=list)
+
+
+def resonance_gain(breath_per_min: float, resonance_per_min: float) -> float:
+    """RSA amplification by breathing rate: ~1 at 12/min, ~2.5 at the resonance rate.
+
+    Vaschillo et al. 2002 report RSA amplitudes 2-3x larger at the resonance frequency.
+    """
+    return 1.0 + 1.6 * math.exp(-(((breath_per_min - resonance_per_min) / 1.5) ** 2))
+
+
+class SimulatedStrap:
+    """Synchronous, seeded generator of strap notifications.
+
+    Parameters
+    ----------
+    settings : SimSettings
+        The simulated person and strap.
+    keep_truth : bool
+        Keep the true peak times in :attr:`truth` (grows with the session: tests only).
+    """
+
+    #: Smoothing of scenario steps, s: hearts speed up over seconds, not instantly.
+    STEP_TAU_S = 3.0
+
+    def __init__(self, settings: SimSettings, keep_truth: bool = False) -> None:
+        self.settings = settings
+        self.truth = GroundTruth()
+        self._keep_truth = keep_truth
+        self._rng = np.random.default_rng(settings.seed)
+        self._t = 0.0  # time of the last true peak, s
+        self._hr_delta = 0.0
+        self._hrv_scale = 1.0
+        self._breath_phase = self._rng.uniform(0, 2 * math.pi)
+        self._lf_phase = self._rng.uniform(0, 2 * math.pi)
+        self._lf_amp = 1.0
+        self._breath_jitter = 0.0
+        self._observed_prev = 0.0  # time of the previous observed (sent) peak
+        self._observed_count = 0
+        self._since_artifact = 0
+        self._pending: list[float] = []  # observed peaks not yet sent
+        self._next_notify_s = 1.0 + self._rng.uniform(0, 1)
+        self._hr_display = settings.hr_bpm
+
+    # -- the person -------------------------------------------------------------------
+    def _targets(self, t: float) -> tuple[float, float, float | None, bool]:
+        """Scenario targets at ``t``: HR change, HRV scale, paced rate, dropout."""
+        s = self.settings
+        active = s.onset_s <= t < s.onset_s + s.step_s
+        # HRV x0.6 means RMSSD x0.6: a faster heart alone already shrinks successive
+        # differences of RSA by about hr / (hr + delta), so the scale makes up for it.
+        if s.scenario == "stress" and active:
+            return 12.0, 0.6 * (s.hr_bpm + 12.0) / s.hr_bpm, None, False
+        if s.scenario == "vagal" and active:
+            return 3.0, 0.6 * (s.hr_bpm + 3.0) / s.hr_bpm, None, False
+        if s.scenario == "low" and active:
+            return -8.0, 1.0, None, False
+        if s.scenario == "paced" and active:
+            return 0.0, 1.0, s.paced_per_min, False
+        if s.scenario == "dropout" and s.onset_s <= t < s.onset_s + s.gap_s:
+            return 0.0, 1.0, None, True
+        return 0.0, 1.0, None, False
+
+    def _next_peak(self) -> float:
+        """Advance to the next true peak and return its time, s."""
+        s = self.settings
+        rng = self._rng
+        hr_target, scale_target, paced, _ = self._targets(self._t)
+        rr_prev = 60.0 / (s.hr_bpm + self._hr_delta)
+        a = 1.0 - math.exp(-rr_prev / self.STEP_TAU_S)
+        self._hr_delta += a * (hr_target - self._hr_delta)
+        self._hrv_scale += a * (scale_target - self._hrv_scale)
+        drift = s.drift_bpm * math.sin(2 * math.pi * self._t / 3600.0)
+        mean_rr_ms = 60000.0 / (s.hr_bpm + drift + self._hr_delta)
+        # breathing: spontaneous rate wanders +-10 % (Ornstein-Uhlenbeck); paced is exact
+        if paced is None:
+            self._breath_jitter += -self._breath_jitter * rr_prev / 20.0 + 0.03 * math.sqrt(
+                rr_prev
+            ) * rng.standard_normal()
+            breath = s.breath_per_min * (1.0 + max(-0.3, min(0.3, self._breath_jitter)))
+        else:
+            breath = paced
+        rsa = s.rsa_ms * resonance_gain(breath, s.resonance_per_min)
+        self._lf_amp += (1.0 - self._lf_amp) * rr_prev / 30.0 + 0.1 * math.sqrt(
+            rr_prev
+        ) * rng.standard_normal()
+        self._lf_amp = max(0.2, self._lf_amp)
+        self._lf_phase += 2 * math.pi * 0.1 * rr_prev + 0.15 * rng.standard_normal()
+        self._breath_phase += 2 * math.pi * breath / 60.0 * rr_prev
+        rr_ms = mean_rr_ms + self._hrv_scale * (
+            rsa * math.sin(self._breath_phase)
+            + s.lf_ms * self._lf_amp * math.sin(self._lf_phase)
+            + s.noise_ms * rng.standard_normal()
+        )
+        rr_ms = max(rr_ms, 250.0)
+        self._t += rr_ms / 1000.0
+        if self._keep_truth:
+            self.truth.peak_times_s.append(self._t)
+        return self._t
+
+    # -- the strap --------------------------------------------------------------------
+    def _observe(self, peak: float, prev: float) -> list[float]:
+        """Observed peaks for one true peak, after artifact injection."""
+        s = self.settings
+        self._since_artifact += 1
+        if (
+            s.artifact_rate > 0
+            and self._since_artifact >= 10
+            and self._observed_count > 20
+            and self._rng.random() < s.artifact_rate * 1.5  # the 10-beat spacing thins sites
+        ):
+            self._since_artifact = 0
+            kind = ARTIFACT_KINDS[self._rng.integers(len(ARTIFACT_KINDS))]
+            rr = peak - prev
+            if kind == "missed":
+                self.truth.artifacts.append((self._observed_count, kind))
+                return []
+            if kind == "extra":
+                inserted = prev + self._rng.uniform(0.3, 0.7) * rr
+                self.truth.artifacts.append((self._observed_count, kind))
+                return [inserted, peak]
+            self.truth.artifacts.append((self._observed_count, kind))
+            return [peak - self._rng.uniform(0.2, 0.35) * rr]
+        return [peak]
+
+    def next_notification(self) -> Notification | None:
+        """Generate up to the next notification; ``None`` for a notification lost in a dropout.
+
+        Returns
+        -------
+        Notification or None
+            The notification, or ``None`` when the strap is silent this second.
+        """
+        notify_at = self._next_notify_s
+        while self._t < notify_at:
+            prev = self._t
+            peak = self._next_peak()
+            for p in self._observe(peak, prev):
+                self._pending.append(p)
+                self._observed_count += 1
+        # Peaks after notify_at wait for the next notification.
+        due = [p for p in self._pending if p <= notify_at]
+        self._pending = [p for p in self._pending if p > notify_at]
+        self._next_notify_s = notify_at + 1.0 + 0.002 * self._rng.standard_normal()
+        rr = []
+        for p in due:
+            rr.append((p - self._observed_prev) * 1000.0)
+            self._observed_prev = p
+        rr = [round(v * 1.024) / 1.024 for v in rr]  # straps quantise RR to 1/1024 s
+        if self._targets(notify_at)[3]:
+            return None
+        hr = 60000.0 / np.mean(rr) if rr else self._hr_display
+        self._hr_display = hr
+        latency = 0.005 + self._rng.exponential(self.settings.latency_ms / 1000.0)
+        return Notification(notify_at + latency, round(hr), tuple(rr))
+
+
+def simulate(settings: SimSettings, duration_s: float, start_s: float = 0.0) -> dict:
+    """Run the strap for ``duration_s`` and return what the engine would receive.
+
+    The same code path as the live source: notifications stamped by a :class:`BeatClock`.
+
+    Parameters
+    ----------
+    settings : SimSettings
+        The simulated person.
+    duration_s : float
+        Session length, s.
+    start_s : float
+        Stream time of the session start, s.
+
+    Returns
+    -------
+    dict
+        ``t_s`` and ``rr_ms`` (numpy arrays, one entry per RR value sent) and ``truth``
+        (:class:`GroundTruth`, with true peak times).
+    """
+    strap = SimulatedStrap(settings, keep_truth=True)
+    clock = BeatClock()
+    t_s: list[float] = []
+    rr_ms: list[float] = []
+    while True:
+        note = strap.next_notification()
+        if note is None:
+            continue
+        if note.arrival_s > duration_s:
+            break
+        t_s.extend(clock.stamp(start_s + note.arrival_s, note.rr_ms))
+        rr_ms.extend(note.rr_ms)
+    return {"t_s": np.array(t_s), "rr_ms": np.array(rr_ms), "truth": strap.truth}
+
+
+class SimulatedSource(BaseSource):
+    """Stream a :class:`SimulatedStrap` to the engine.
+
+    Parameters
+    ----------
+    settings : SimSettings
+        The simulated person and strap.
+    speed : float
+        1 for real time, 2 for twice as fast, 0 for as fast as possible.
+    start_s : float or None
+        Stream time of the first second, s on the LSL clock; ``None`` takes the clock
+        when streaming starts.
+    """
+
+    simulated = True
+
+    def __init__(
+        self, settings: SimSettings, speed: float = 1.0, start_s: float | None = None
+    ) -> None:
+        if not speed >= 0:
+            raise ValueError(f"speed must be >= 0, got {speed!r}")
+        super().__init__(f"sim:{settings.subject}:{settings.seed}", settings.subject)
+        self.settings = settings
+        self.speed = speed
+        self.start_s = start_s
+        self.strap = SimulatedStrap(settings)
+
+    async def beats(self) -> AsyncIterator[Beat]:
+        """Yield beats as the simulated strap sends them."""
+        from sensors.clock import now
+
+        start = now() if self.start_s is None else self.start_s
+        wall_start = now()
+        clock = BeatClock()
+        device = "heartsync simulated strap"
+        self._set_status(SourceStatus(SourceState.CONNECTED, "simulated strap", start, 100, device))
+        silent = False
+        try:
+            while True:
+                note = self.strap.next_notification()
+                if note is None:
+                    if not silent:
+                        silent = True
+                        self._set_status(
+                            SourceStatus(SourceState.RECONNECTING, "simulated dropout", math.nan, 100, device)
+                        )
+                    await asyncio.sleep(0)
+                    continue
+                if self.speed > 0:
+                    delay = wall_start + note.arrival_s / self.speed - now()
+                    await asyncio.sleep(max(delay, 0.0))
+                else:
+                    await asyncio.sleep(0)
+                arrival = start + note.arrival_s
+                if silent:
+                    silent = False
+                    self._set_status(SourceStatus(SourceState.CONNECTED, "simulated strap", arrival, 100, device))
+                for t, rr in zip(clock.stamp(arrival, note.rr_ms), note.rr_ms, strict=True):
+                    yield Beat(self.subject, t, rr, note.hr_bpm, note.contact, self.name)
+        finally:
+            self._set_status(SourceStatus(SourceState.STOPPED, "simulation ended", math.nan, None, device))
+
+
+def settings_from_options(options: dict[str, str]) -> SimSettings:
+    """Build :class:`SimSettings` from ``sim:`` source-spec options.
+
+    Keys: ``seed``, ``hr``, ``rsa``, ``lf``, ``noise``, ``breath``, ``resonance``,
+    ``scenario`` (``paced:6`` sets the paced rate too), ``onset``, ``step``, ``gap``,
+    ``artifacts``, ``subject``.
+
+    Raises
+    ------
+    ValueError
+        Naming the bad key or value.
+    """
+    names = {
+        "seed": ("seed", int),
+        "hr": ("hr_bpm", float),
+        "rsa": ("rsa_ms", float),
+        "lf": ("lf_ms", float),
+        "noise": ("noise_ms", float),
+        "breath": ("breath_per_min", float),
+        "resonance": ("resonance_per_min", float),
+        "scenario": ("scenario", str),
+        "onset": ("onset_s", float),
+        "step": ("step_s", float),
+        "gap": ("gap_s", float),
+        "artifacts": ("artifact_rate", float),
+        "subject": ("subject", str),
+    }
+    values: dict[str, object] = {}
+    for key, text in options.items():
+        if key not in names:
+            raise ValueError(f"unknown sim option {key!r}; expected one of {', '.join(names)}")
+        field_name, kind = names[key]
+        if key == "scenario" and text.startswith("paced:"):
+            text, _, rate = text.partition(":")
+            values["paced_per_min"] = _convert("scenario", rate, float)
+        values[field_name] = _convert(key, text, kind)
+    return dataclasses.replace(SimSettings(), **values)
+
+
+def _convert(key: str, text: str, kind: type) -> object:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"sim option {key}={text!r} is not a valid {kind.__name__}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"sim option {key}={text!r} must be finite")
+    return value

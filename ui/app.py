@@ -1,0 +1,31 @@
+"""Start the GUI: a QApplication, the engine thread and the main window."""
+
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from app.engine import Engine
+from app.runtime import EngineThread
+from sensors.base import BeatSource
+from ui.main_window import MainWindow
+
+
+def run_gui(sources: Sequence[BeatSource], duration_s: float | None = None) -> int:
+    """Run the window until it is closed; returns the process exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("heartsync")
+    engine = Engine(sources)
+    window: MainWindow | None = None
+
+    def finished(error: BaseException | None) -> None:
+        if window is not None:
+            window.events.finished.emit("" if error is None else str(error))
+
+    runner = EngineThread(engine, duration_s, on_finished=finished)
+    window = MainWindow(runner)
+    runner.start()
+    window.show()
+    app.exec()
+    runner.stop()
+    return 1 if runner.error is not None else 0

@@ -1,0 +1,93 @@
+"""One person's live numbers: heart rate, HRV, source status, beats, simulated badge."""
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from app.snapshot import SubjectSnapshot
+from sensors.base import SourceState
+
+STATE_COLOURS = {
+    SourceState.CONNECTED: "#009E73",
+    SourceState.CONNECTING: "#E69F00",
+    SourceState.RECONNECTING: "#E69F00",
+    SourceState.NO_CONTACT: "#E69F00",
+    SourceState.FAILED: "#D55E00",
+    SourceState.STOPPED: "#999999",
+    SourceState.IDLE: "#999999",
+}
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+class Metric(QWidget):
+    """A named measure with its unit: value large, name and unit small."""
+
+    def __init__(self, name: str, unit: str, big: bool = False, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        self.value = QLabel("–")
+        self.value.setObjectName("metricValue")
+        size = 40 if big else 22
+        self.value.setStyleSheet(f"font-size: {size}px; font-weight: 600;")
+        self.value.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        caption = QLabel(f"{name} ({unit})")
+        caption.setStyleSheet("color: #555; font-size: 11px;")
+        layout.addWidget(self.value)
+        layout.addWidget(caption)
+
+    def set(self, text: str) -> None:
+        """Show a new value."""
+        if self.value.text() != text:
+            self.value.setText(text)
+
+
+class SubjectPanel(QFrame):
+    """The header card of one subject."""
+
+    def __init__(self, subject: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        grid = QGridLayout(self)
+        self.title = QLabel(subject)
+        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.badge = QLabel("SIMULATED STRAP")
+        self.badge.setToolTip("No sensor is configured: these beats come from heartsync's simulator.")
+        self.badge.setStyleSheet(
+            "background: #F0E442; color: #000; border: 1px solid #000; border-radius: 4px;"
+            " padding: 2px 6px; font-weight: 700;"
+        )
+        self.badge.hide()
+        self.status = QLabel("idle")
+        self.hr = Metric("heart rate, 30 s", "bpm", big=True)
+        self.rmssd = Metric("RMSSD, 60 s", "ms")
+        self.sdnn = Metric("SDNN, 60 s", "ms")
+        self.beats = Metric("beats received", "count")
+        grid.addWidget(self.title, 0, 0)
+        grid.addWidget(self.badge, 0, 1)
+        grid.addWidget(self.status, 0, 2, 1, 2)
+        grid.addWidget(self.hr, 1, 0)
+        grid.addWidget(self.rmssd, 1, 1)
+        grid.addWidget(self.sdnn, 1, 2)
+        grid.addWidget(self.beats, 1, 3)
+
+    def show_snapshot(self, s: SubjectSnapshot) -> None:
+        """Update every label from one subject snapshot."""
+        self.badge.setVisible(s.simulated)
+        state = s.status.state
+        text = state.value
+        if s.status.message and state is not SourceState.CONNECTED:
+            text += f": {s.status.message}"
+        if s.status.battery_pct is not None and not s.simulated:
+            text += f" · battery {s.status.battery_pct}%"
+        colour = STATE_COLOURS.get(state, "#999999")
+        self.status.setText(f"<span style='color:{colour}; font-size:16px'>●</span> {text}")
+        self.beats.set(str(s.beats_received))
+        if s.last is not None:
+            self.hr.set(_fmt(s.last.hrv.hr_bpm))
+            self.rmssd.set(_fmt(s.last.hrv.rmssd_ms))
+            self.sdnn.set(_fmt(s.last.hrv.sdnn_ms))
