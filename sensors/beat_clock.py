@@ -12,8 +12,10 @@ import math
 from collections.abc import Sequence
 
 #: How fast the envelope may rise, seconds per second: tracks a strap clock that runs
-#: slower than the host by up to this much (crystals are within +-100 ppm).
-DRIFT_ALLOWANCE = 2e-4
+#: fast against the host by up to this much (BLE crystals are specified to +-50 ppm).
+#: Between two tight notifications the envelope rises by this rate, so it also sets the
+#: size of the small sawtooth error (about 5 ms per 100 s without a tight notification).
+DRIFT_ALLOWANCE = 5e-5
 
 #: An offset this far above the envelope means RR values were lost (a dropped
 #: notification); the envelope then re-anchors instead of back-dating over the hole.
