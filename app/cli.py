@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after S seconds of stream time (default: run until stopped)",
     )
     run.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="close the window when the session ends (with --duration)",
+    )
+    run.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object per corrected beat on standard output (headless)",
@@ -174,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, "heartsync: error: --json needs --headless\n")
     from ui.app import run_gui
 
-    return run_gui(sources, duration_s=getattr(args, "duration", None))
+    return run_gui(
+        sources,
+        duration_s=getattr(args, "duration", None),
+        exit_when_done=getattr(args, "exit_when_done", False),
+    )
 
 
 def _scan(timeout_s: float) -> int:

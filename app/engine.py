@@ -165,6 +165,8 @@ class Engine:
                         self._stop.set()
                         break
                     sub.beats_received += 1
+                    sub.history.add_raw(beat)
+                    sub.cached = None
                     if not beat.t <= self._latest_t:
                         self._latest_t = beat.t
                     for result in sub.pipeline.push(beat):
@@ -199,18 +201,15 @@ class Engine:
         subjects = []
         for name, sub in self._subjects.items():
             if sub.cached is None:
-                t, rr, raw, flags = sub.history.arrays()
                 sub.cached = SubjectSnapshot(
                     name,
                     sub.source.name,
                     getattr(sub.source, "simulated", False),
                     sub.source.status,
                     sub.beats_received,
-                    t,
-                    rr,
-                    raw,
-                    flags,
+                    *sub.history.arrays(),
                     sub.history.last,
+                    sub.history.last_raw,
                 )
             subjects.append(sub.cached)
         self._snapshot = Snapshot(self._latest_t, tuple(subjects), self._running, tuple(self._errors))

@@ -7,6 +7,7 @@ import numpy as np
 
 from dsp.pipeline import BeatResult
 from dsp.ring import RingBuffer
+from dsp.types import Beat
 from sensors.base import SourceStatus
 
 #: Highest heart rate we size buffers for, beats/min.
@@ -34,8 +35,13 @@ class SubjectSnapshot:
         corrected RR (ms) and raw RR (ms, NaN where correction inserted a beat).
     artifact : numpy array of bool
         True where the beat was corrected.
+    raw_t_s, raw_rr_ms : numpy arrays
+        Raw beats as received (s, ms), including the newest ones the artifact
+        corrector still holds for lookahead.
     last : BeatResult or None
         The newest result, with its HRV and quality metrics.
+    last_raw : Beat or None
+        The newest raw beat (its ``hr_bpm`` is the strap's own heart rate).
     """
 
     subject: str
@@ -47,7 +53,10 @@ class SubjectSnapshot:
     rr_ms: np.ndarray
     rr_raw_ms: np.ndarray
     artifact: np.ndarray
+    raw_t_s: np.ndarray
+    raw_rr_ms: np.ndarray
     last: BeatResult | None
+    last_raw: Beat | None
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,16 @@ class SubjectHistory:
         self.rr = RingBuffer(capacity)
         self.rr_raw = RingBuffer(capacity)
         self.artifact = RingBuffer(capacity, dtype=bool)
+        self.raw_t = RingBuffer(capacity)
+        self.raw_rr = RingBuffer(capacity)
         self.last: BeatResult | None = None
+        self.last_raw: Beat | None = None
+
+    def add_raw(self, beat: Beat) -> None:
+        """Append one raw beat as received."""
+        self.raw_t.append(beat.t)
+        self.raw_rr.append(beat.rr_ms)
+        self.last_raw = beat
 
     def add(self, result: BeatResult) -> None:
         """Append one corrected beat."""
@@ -100,12 +118,19 @@ class SubjectHistory:
         self.artifact.append(beat.artifact is not None)
         self.last = result
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Times, RR, raw RR and artifact flags of the last ``history_s`` seconds."""
-        t = self.t.values()
-        keep = t >= (t[-1] - self.history_s) if t.size else slice(None)
-        arrays = (t[keep], self.rr.values()[keep], self.rr_raw.values()[keep])
-        flags = self.artifact.values()[keep]
-        for a in (*arrays, flags):
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Last ``history_s`` seconds: times, RR, raw RR, artifact flags; raw times, raw RR."""
+        t, raw_t = self.t.values(), self.raw_t.values()
+        newest = raw_t[-1] if raw_t.size else 0.0
+        keep, keep_raw = t >= newest - self.history_s, raw_t >= newest - self.history_s
+        arrays = (
+            t[keep],
+            self.rr.values()[keep],
+            self.rr_raw.values()[keep],
+            self.artifact.values()[keep],
+            raw_t[keep_raw],
+            self.raw_rr.values()[keep_raw],
+        )
+        for a in arrays:
             a.flags.writeable = False
-        return (*arrays, flags)
+        return arrays

@@ -11,8 +11,20 @@ from sensors.base import BeatSource
 from ui.main_window import MainWindow
 
 
-def run_gui(sources: Sequence[BeatSource], duration_s: float | None = None) -> int:
-    """Run the window until it is closed; returns the process exit code."""
+def run_gui(
+    sources: Sequence[BeatSource], duration_s: float | None = None, exit_when_done: bool = False
+) -> int:
+    """Run the window until it is closed; returns the process exit code.
+
+    Parameters
+    ----------
+    sources : sequence of BeatSource
+        One source per subject.
+    duration_s : float or None
+        Session length in seconds of stream time; ``None`` until the window closes.
+    exit_when_done : bool
+        Close the window when the session ends.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heartsync")
     engine = Engine(sources)
@@ -24,6 +36,8 @@ def run_gui(sources: Sequence[BeatSource], duration_s: float | None = None) -> i
 
     runner = EngineThread(engine, duration_s, on_finished=finished)
     window = MainWindow(runner)
+    if exit_when_done:
+        window.events.finished.connect(window.close)
     runner.start()
     window.show()
     app.exec()

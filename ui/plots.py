@@ -15,8 +15,9 @@ GREY = "#999999"
 class TachogramPlot(pg.PlotWidget):
     """RR intervals of the last ``window_s`` seconds, scrolling with stream time.
 
-    The corrected series is a line; raw values of corrected beats are marked as
-    vermilion crosses so a user sees what the artifact corrector changed.
+    The corrected series is a blue line over the raw series in grey (which also shows
+    the newest beats the corrector still holds); raw values of corrected beats are
+    marked as vermilion crosses so a user sees what the artifact corrector changed.
 
     Parameters
     ----------
@@ -35,6 +36,9 @@ class TachogramPlot(pg.PlotWidget):
         plot.setMouseEnabled(x=False, y=True)
         plot.setClipToView(True)
         plot.addLegend(offset=(10, 5))
+        self.raw_line = plot.plot(
+            pen=pg.mkPen(GREY, width=1), name="RR (raw, as received)", skipFiniteCheck=True
+        )
         self.curve = plot.plot(
             pen=pg.mkPen(BLUE, width=2), name="RR (corrected)", skipFiniteCheck=True
         )
@@ -50,10 +54,12 @@ class TachogramPlot(pg.PlotWidget):
     def show_snapshot(self, subject: SubjectSnapshot, now_s: float) -> None:
         """Draw one subject's history relative to ``now_s`` (stream seconds)."""
         x = subject.t_s - now_s
+        self.raw_line.setData(subject.raw_t_s - now_s, subject.raw_rr_ms)
         self.curve.setData(x, subject.rr_ms)
         marked = subject.artifact & np.isfinite(subject.rr_raw_ms)
         self.raw.setData(x[marked], subject.rr_raw_ms[marked])
-        if subject.rr_ms.size:
-            low, high = np.percentile(subject.rr_ms, [1, 99])
+        shown = subject.rr_ms if subject.rr_ms.size else subject.raw_rr_ms
+        if shown.size:
+            low, high = np.percentile(shown, [1, 99])
             pad = max(50.0, 0.15 * (high - low))
             self.getPlotItem().setYRange(low - pad, high + pad, padding=0)

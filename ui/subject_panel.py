@@ -87,7 +87,10 @@ class SubjectPanel(QFrame):
         colour = STATE_COLOURS.get(state, "#999999")
         self.status.setText(f"<span style='color:{colour}; font-size:16px'>●</span> {text}")
         self.beats.set(str(s.beats_received))
+        hr = s.last.hrv.hr_bpm if s.last is not None else math.nan
+        if not math.isfinite(hr) and s.last_raw is not None and s.last_raw.hr_bpm:
+            hr = s.last_raw.hr_bpm  # the strap's own HR until 30 s of clean beats exist
+        self.hr.set(_fmt(hr))
         if s.last is not None:
-            self.hr.set(_fmt(s.last.hrv.hr_bpm))
             self.rmssd.set(_fmt(s.last.hrv.rmssd_ms))
             self.sdnn.set(_fmt(s.last.hrv.sdnn_ms))

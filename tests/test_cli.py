@@ -1,0 +1,115 @@
+"""The command line as a user runs it: real subprocesses, real output."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def run_cli(*args, timeout=60):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_headless_json_one_object_per_beat():
+    out = run_cli("run", "--headless", "--source", "sim", "--duration", "60", "--speed", "0", "--json")
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert 50 < len(records) < 90
+    for key in ("subject", "t", "rr_ms", "rr_raw_ms", "artifact", "clean", "hr_bpm", "rmssd_ms"):
+        assert key in records[0]
+    t = np.array([r["t"] for r in records])
+    rr = np.array([r["rr_ms"] for r in records])
+    assert np.all(np.diff(t) > 0)
+    assert t[-1] - t[0] < 60
+    # beat times advance by the RR they end (1/1024 s strap resolution, float rounding)
+    np.testing.assert_allclose(np.sum(rr[1:]) / 1000, t[-1] - t[0], atol=0.01)
+    assert records[-1]["hr_bpm"] is not None and 50 < records[-1]["hr_bpm"] < 80
+    assert "connected" in out.stderr
+
+
+def test_headless_json_with_artifacts_keeps_time_consistent():
+    out = run_cli(
+        "run", "--headless", "--source", "sim:artifacts=0.05,seed=3", "--duration", "600",
+        "--speed", "0", "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    flagged = [r for r in records if r["artifact"]]
+    assert flagged and all(not r["clean"] for r in flagged)
+    t = np.array([r["t"] for r in records])
+    rr = np.array([r["rr_ms"] for r in records])
+    assert np.all(np.diff(t) > 0)
+    np.testing.assert_allclose(np.sum(rr[1:]) / 1000, t[-1] - t[0], rtol=0.002)
+
+
+def test_help_explains_every_option():
+    out = run_cli("run", "--help")
+    assert out.returncode == 0
+    for option in ("--source", "--speed", "--duration", "--json", "--headless"):
+        assert option in out.stdout
+    assert "as fast as possible" in out.stdout
+    top = run_cli("--help")
+    assert top.returncode == 0 and "run" in top.stdout and "scan" in top.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["run", "--headless", "--speed", "fast"], "'fast'"),
+        (["run", "--headless", "--speed", "-2"], "'-2'"),
+        (["run", "--headless", "--duration", "0"], "'0'"),
+        (["run", "--headless", "--source", "usb:3"], "'usb'"),
+        (["run", "--headless", "--source", "sim:scenario=panic"], "'panic'"),
+        (["run", "--headless", "--source", "sim", "--source", "sim"], "share a subject"),
+        (["run", "--json", "--source", "sim"], "--json needs --headless"),
+        (["launch"], "'launch'"),
+    ],
+)
+def test_wrong_values_get_one_line_and_exit_2(args, named):
+    out = run_cli(*args)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert named in lines[0] and "Traceback" not in out.stderr
+
+
+def test_ctrl_c_stops_cleanly():
+    proc = subprocess.Popen(
+        [*CLI, "run", "--headless", "--source", "sim", "--speed", "4", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    lines = stdout.splitlines()
+    assert len(lines) > 3 and all(json.loads(line) for line in lines)
+
+
+def test_config_file_selects_the_source(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('sources = ["sim:subject=alex,seed=5"]\nspeed = 0\n')
+    out = run_cli("--config", str(config), "run", "--headless", "--duration", "30", "--json")
+    assert out.returncode == 0, out.stderr
+    assert {json.loads(line)["subject"] for line in out.stdout.splitlines()} == {"alex"}
+    config.write_text("speed = 'x'")
+    bad = run_cli("--config", str(config), "run", "--headless")
+    assert bad.returncode == 2 and "'speed'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_gui_entry_point_opens_and_exits_zero(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [*CLI, "run", "--source", "sim", "--speed", "0", "--duration", "30", "--exit-when-done"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,99 @@
+"""The engine: sources -> pipeline -> sinks, snapshots, deadline, errors, its thread."""
+
+import asyncio
+import math
+import time
+
+import numpy as np
+import pytest
+
+from app.engine import Engine
+from app.runtime import EngineThread
+from dsp.pipeline import process
+from sensors.base import BaseSource, Beat, DeviceNotFoundError, SourceState
+from sensors.simulated import SimSettings, SimulatedSource, simulate
+
+
+class CollectSink:
+    def __init__(self):
+        self.results, self.statuses, self.closed = [], [], False
+
+    def write(self, result):
+        self.results.append(result)
+
+    def status(self, subject, source, status):
+        self.statuses.append((subject, status.state))
+
+    def close(self):
+        self.closed = True
+
+
+class FailingSource(BaseSource):
+    """Sends a few beats, then fails the way a strap that vanished does."""
+
+    async def beats(self):
+        for i in range(5):
+            yield Beat(self.subject, 1000.0 + i, 1000.0, 60, True, self.name)
+            await asyncio.sleep(0)
+        raise DeviceNotFoundError("strap 'X' not found; is it worn?")
+
+
+def test_live_equals_offline_and_deadline_is_stream_time():
+    settings = SimSettings(seed=11, artifact_rate=0.03)
+    sink = CollectSink()
+    engine = Engine([SimulatedSource(settings, speed=0, start_s=5000.0)], [sink])
+    started = time.monotonic()
+    asyncio.run(engine.run(duration_s=600))
+    assert time.monotonic() - started < 20  # 10 simulated minutes, not 10 wall minutes
+    assert sink.closed and not engine.snapshot.running
+    offline_in = simulate(settings, 600, start_s=5000.0)
+    live_t = np.array([r.beat.t for r in sink.results])
+    # the engine's deadline is relative to its own start, so compare the common span
+    keep = offline_in["t_s"] <= live_t[-1]
+    offline = process(offline_in["t_s"][keep], offline_in["rr_ms"][keep])
+    assert len(offline) == len(sink.results)
+    for a, b in zip(offline, sink.results, strict=True):
+        assert a.beat == b.beat
+        np.testing.assert_equal(
+            [a.hrv.hr_bpm, a.hrv.rmssd_ms, a.hrv.sdnn_ms], [b.hrv.hr_bpm, b.hrv.rmssd_ms, b.hrv.sdnn_ms]
+        )
+    assert any(r.beat.artifact for r in sink.results)
+
+
+def test_two_subjects_snapshot_and_a_failing_source():
+    sink = CollectSink()
+    sim = SimulatedSource(SimSettings(seed=1, subject="therapist"), speed=0)
+    failing = FailingSource("ble:X", "client")
+    engine = Engine([sim, failing], [sink])
+    asyncio.run(engine.run(duration_s=120))
+    snap = engine.snapshot
+    assert [s.subject for s in snap.subjects] == ["therapist", "client"]
+    therapist, client = snap.subjects
+    assert therapist.simulated and not client.simulated
+    assert therapist.beats_received > 100 and client.beats_received == 5
+    assert therapist.t_s.size > 100 and not therapist.t_s.flags.writeable
+    assert therapist.t_s[-1] - therapist.t_s[0] <= engine.settings.history_s
+    assert client.status.state is SourceState.FAILED
+    assert engine.errors == ["ble:X: strap 'X' not found; is it worn?"]
+    assert ("client", SourceState.FAILED) in sink.statuses
+    assert {r.subject for r in sink.results} == {"therapist", "client"}
+
+
+def test_subjects_must_differ():
+    with pytest.raises(ValueError, match="own subject"):
+        Engine([SimulatedSource(SimSettings()), SimulatedSource(SimSettings(seed=2))])
+
+
+def test_engine_thread_stops_promptly_and_snapshots_update():
+    engine = Engine([SimulatedSource(SimSettings(), speed=4)])
+    runner = EngineThread(engine)
+    runner.start()
+    deadline = time.monotonic() + 5
+    while engine.snapshot.subjects == () or engine.snapshot.subjects[0].beats_received < 3:
+        assert time.monotonic() < deadline, "no beats within 5 s"
+        time.sleep(0.05)
+    assert math.isfinite(engine.snapshot.t_s)
+    started = time.monotonic()
+    assert runner.stop(timeout_s=3)
+    assert time.monotonic() - started < 1.0
+    assert runner.error is None and not runner.alive
