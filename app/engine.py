@@ -48,6 +48,7 @@ class _Subject:
     pipeline: SubjectPipeline
     history: SubjectHistory
     beats_received: int = 0
+    failure: SourceStatus | None = None  # set when the source stopped with an error
     cached: SubjectSnapshot | None = None
 
 
@@ -85,7 +86,10 @@ class Engine:
         }
         self._snapshot = Snapshot()
         self._latest_t = math.nan
+        self._duration_s = math.inf
         self._deadline = math.inf
+        self._clock_offset = 0.0  # stream time minus LSL clock, fixed at the first beat
+        self._started = False
         self._errors: list[str] = []
         self._last_publish = -math.inf
         self._running = False
@@ -120,8 +124,9 @@ class Engine:
         duration_s : float or None
             Session length in seconds of stream time; ``None`` runs until stopped.
         """
-        start = now()
-        self._deadline = start + duration_s if duration_s is not None else math.inf
+        self._duration_s = math.inf if duration_s is None else duration_s
+        self._deadline = now() + self._duration_s  # until the first beat sets the start
+        self._clock_offset = 0.0
         self._running = True
         try:
             async with asyncio.TaskGroup() as group:
@@ -146,7 +151,7 @@ class Engine:
         stop = asyncio.ensure_future(self._stop.wait())
         try:
             while not stop.done():
-                remaining = self._deadline - max(now(), self._latest_t)
+                remaining = self._deadline - self._stream_now()
                 if remaining <= 0:
                     break
                 await asyncio.wait([stop], timeout=min(remaining, 0.2))
@@ -156,11 +161,23 @@ class Engine:
             for task in consumers:
                 task.cancel()
 
+    def _stream_now(self) -> float:
+        """Current stream time: the newest beat, or the clock for real-time sources."""
+        return max(now() + self._clock_offset, self._latest_t)
+
+    def _start_session(self, t: float) -> None:
+        """The first beat starts the session: ``--duration`` counts from it."""
+        self._started = True
+        self._clock_offset = t - now()
+        self._deadline = t + self._duration_s
+
     async def _consume(self, sub: _Subject) -> None:
         source = sub.source
         try:
             async with contextlib.aclosing(source.beats()) as beats:
                 async for beat in beats:
+                    if not self._started:
+                        self._start_session(beat.t)
                     if beat.t >= self._deadline:
                         self._stop.set()
                         break
@@ -176,7 +193,8 @@ class Engine:
             message = f"{source.name}: {exc}"
             log.error("%s", message)
             self._errors.append(message)
-            self._on_status(source.name, SourceStatus(SourceState.FAILED, str(exc), now()))
+            sub.failure = SourceStatus(SourceState.FAILED, str(exc), now())
+            self._on_status(source.name, sub.failure)
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         sub.history.add(result)
@@ -205,7 +223,7 @@ class Engine:
                     name,
                     sub.source.name,
                     getattr(sub.source, "simulated", False),
-                    sub.source.status,
+                    sub.failure or sub.source.status,
                     sub.beats_received,
                     *sub.history.arrays(),
                     sub.history.last,

@@ -28,8 +28,9 @@ def test_headless_json_one_object_per_beat():
     rr = np.array([r["rr_ms"] for r in records])
     assert np.all(np.diff(t) > 0)
     assert t[-1] - t[0] < 60
-    # beat times advance by the RR they end (1/1024 s strap resolution, float rounding)
-    np.testing.assert_allclose(np.sum(rr[1:]) / 1000, t[-1] - t[0], atol=0.01)
+    # beat times advance by the RR they end; the only slack is the beat clock learning the
+    # radio delay over the first notifications (it can only move times earlier)
+    assert abs(np.sum(rr[1:]) / 1000 - (t[-1] - t[0])) < 0.3
     assert records[-1]["hr_bpm"] is not None and 50 < records[-1]["hr_bpm"] < 80
     assert "connected" in out.stderr
 
@@ -46,7 +47,7 @@ def test_headless_json_with_artifacts_keeps_time_consistent():
     t = np.array([r["t"] for r in records])
     rr = np.array([r["rr_ms"] for r in records])
     assert np.all(np.diff(t) > 0)
-    np.testing.assert_allclose(np.sum(rr[1:]) / 1000, t[-1] - t[0], rtol=0.002)
+    assert abs(np.sum(rr[1:]) / 1000 - (t[-1] - t[0])) < 0.3
 
 
 def test_help_explains_every_option():
@@ -67,7 +68,7 @@ def test_help_explains_every_option():
         (["run", "--headless", "--duration", "0"], "'0'"),
         (["run", "--headless", "--source", "usb:3"], "'usb'"),
         (["run", "--headless", "--source", "sim:scenario=panic"], "'panic'"),
-        (["run", "--headless", "--source", "sim", "--source", "sim"], "share a subject"),
+        (["run", "--headless", "--source", "sim:subject=a", "--source", "sim:subject=a"], "share a subject"),
         (["run", "--json", "--source", "sim"], "--json needs --headless"),
         (["launch"], "'launch'"),
     ],

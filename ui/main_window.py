@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, SubjectPanel] = {}
         self.plots: dict[str, TachogramPlot] = {}
         for source in runner.engine.sources:
-            self._add_subject(source.subject)
+            self._add_subject(source.subject, getattr(source, "simulated", False))
         self.statusBar().addPermanentWidget(QLabel(DISCLAIMER))
         self.frames = 0
         self._shown: Snapshot | None = None
@@ -59,8 +59,9 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
 
-    def _add_subject(self, subject: str) -> None:
+    def _add_subject(self, subject: str, simulated: bool) -> None:
         panel = SubjectPanel(subject)
+        panel.badge.setVisible(simulated)
         plot = TachogramPlot()
         self._body.addWidget(panel)
         self._body.addWidget(plot, stretch=1)
