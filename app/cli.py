@@ -38,7 +38,7 @@ SPEC_HELP = (
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a wrong value in one line and exits with 2."""
 
-    def error(self, message: str) -> None:  # noqa: D102 - argparse API
+    def error(self, message: str) -> None:
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -89,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser(
-        "run", help="stream sources through the pipeline", description="Stream sources "
-        "through the pipeline, in the window or (--headless) without one."
+        "run",
+        help="stream sources through the pipeline",
+        description="Stream sources "
+        "through the pipeline, in the window or (--headless) without one.",
     )
     _add_source_options(run)
     run.add_argument("--headless", action="store_true", help="no window; stop with Ctrl-C")
@@ -113,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", help="list nearby heart-rate straps")
     scan.add_argument(
-        "--timeout", type=_number(0, True, "seconds"), default=5.0, metavar="S",
+        "--timeout",
+        type=_number(0, True, "seconds"),
+        default=5.0,
+        metavar="S",
         help="how long to listen, seconds (default 5)",
     )
     return parser
@@ -130,7 +135,9 @@ def make_sources(specs: Sequence[SourceSpec], speed: float) -> list[BeatSource]:
     subjects = default_subjects(list(specs))
     if len(set(subjects)) != len(subjects):
         raise SourceSpecError(f"two sources share a subject: {subjects}; set subject=... on each")
-    return [build_source(spec, subject, speed) for spec, subject in zip(specs, subjects, strict=True)]
+    return [
+        build_source(spec, subject, speed) for spec, subject in zip(specs, subjects, strict=True)
+    ]
 
 
 async def run_headless(engine: Engine, duration_s: float | None) -> None:

@@ -204,7 +204,9 @@ class Engine:
 
     def _on_status(self, source_name: str, status: SourceStatus) -> None:
         sub = next(s for s in self._subjects.values() if s.source.name == source_name)
-        log.info("%s (%s): %s %s", sub.source.subject, source_name, status.state.value, status.message)
+        log.info(
+            "%s (%s): %s %s", sub.source.subject, source_name, status.state.value, status.message
+        )
         sub.cached = None
         for sink in self.sinks:
             sink.status(sub.source.subject, source_name, status)
@@ -230,4 +232,6 @@ class Engine:
                     sub.history.last_raw,
                 )
             subjects.append(sub.cached)
-        self._snapshot = Snapshot(self._latest_t, tuple(subjects), self._running, tuple(self._errors))
+        self._snapshot = Snapshot(
+            self._latest_t, tuple(subjects), self._running, tuple(self._errors)
+        )

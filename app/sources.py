@@ -59,7 +59,9 @@ def parse_source_spec(text: str) -> SourceSpec:
         target, option_text = "", ("," + rest if rest else "")
     else:
         match = _OPTION.search(rest)
-        target, option_text = (rest[: match.start()], rest[match.start() :]) if match else (rest, "")
+        target, option_text = (
+            (rest[: match.start()], rest[match.start() :]) if match else (rest, "")
+        )
         if not target.strip():
             raise SourceSpecError(f"source {text!r} needs a target after '{kind}:'")
     options: dict[str, str] = {}

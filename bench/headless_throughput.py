@@ -9,9 +9,9 @@ import io
 import sys
 import time
 
-from bench.common import peak_rss_mb, table
 from app.engine import Engine
 from app.sinks import JsonLinesSink
+from bench.common import peak_rss_mb, table
 from sensors.simulated import SimSettings, SimulatedSource
 
 
@@ -27,9 +27,14 @@ def measure(hours: float, json_sink: bool) -> tuple[int, float]:
 def main() -> None:
     hours = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     rows = []
-    for label, json_sink in (("engine + pipeline", False), ("engine + pipeline + JSON lines", True)):
+    for label, json_sink in (
+        ("engine + pipeline", False),
+        ("engine + pipeline + JSON lines", True),
+    ):
         beats, wall = measure(hours, json_sink)
-        rows.append((label, beats, f"{wall:.2f}", f"{beats / wall:,.0f}", f"{hours * 3600 / wall:,.0f}x"))
+        rows.append(
+            (label, beats, f"{wall:.2f}", f"{beats / wall:,.0f}", f"{hours * 3600 / wall:,.0f}x")
+        )
     rows.append(("real time needs (70 bpm)", "", "", "1.2", "1x"))
     print(f"headless --speed 0, {hours:g} h of simulated strap, 2 % artifacts")
     print(table(rows, ("path", "beats", "wall s", "beats/s", "faster than real time")))

@@ -36,7 +36,9 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", CHILD, str(seconds)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(seconds)], capture_output=True, text=True, check=True
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -50,14 +52,16 @@ def main() -> None:
     startup_wall = time.perf_counter() - started
     steady = (cpu - startup_cpu) / max(wall - startup_wall, 1e-9)
     print(f"GUI on the simulated strap, real time, offscreen, {seconds:g} s")
-    print(table(
-        [
-            ("whole run", f"{cpu:.2f}", f"{wall:.1f}", f"{100 * cpu / wall:.1f} %"),
-            ("start-up only", f"{startup_cpu:.2f}", f"{startup_wall:.1f}", ""),
-            ("steady state", "", "", f"{100 * steady:.1f} %"),
-        ],
-        ("", "CPU s", "wall s", "of one core"),
-    ))
+    print(
+        table(
+            [
+                ("whole run", f"{cpu:.2f}", f"{wall:.1f}", f"{100 * cpu / wall:.1f} %"),
+                ("start-up only", f"{startup_cpu:.2f}", f"{startup_wall:.1f}", ""),
+                ("steady state", "", "", f"{100 * steady:.1f} %"),
+            ],
+            ("", "CPU s", "wall s", "of one core"),
+        )
+    )
     print(f"{frames} refreshes; peak RSS {float(peak):.0f} MB (target: < 5 % of one core)")
 
 

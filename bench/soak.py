@@ -11,8 +11,8 @@ import threading
 import time
 import warnings
 
-from bench.common import peak_rss_mb, rss_mb, table
 from app.engine import Engine
+from bench.common import peak_rss_mb, rss_mb, table
 from sensors.simulated import SimSettings, SimulatedSource
 
 
@@ -45,7 +45,10 @@ def main() -> None:
     sampler = MemorySampler()
     sources = [
         SimulatedSource(SimSettings(seed=1, artifact_rate=0.02, subject="a"), speed=0),
-        SimulatedSource(SimSettings(seed=2, artifact_rate=0.02, subject="b", scenario="stress", onset_s=3600), speed=0),
+        SimulatedSource(
+            SimSettings(seed=2, artifact_rate=0.02, subject="b", scenario="stress", onset_s=3600),
+            speed=0,
+        ),
     ]
     engine = Engine(sources, [sampler])
     stop = threading.Event()
@@ -71,11 +74,18 @@ def main() -> None:
     beats = sum(s.beats_received for s in engine.snapshot.subjects)
     base = next((mb for minute, mb in sampler.samples if minute >= 10), sampler.samples[-1][1])
     growth = max(mb for _, mb in sampler.samples) - base
-    print(f"soak: {hours:g} h simulated, 2 subjects, {beats:,} beats in {wall:.1f} s wall, "
-          f"{reads[0]:,} snapshot reads, errors: {engine.errors or 'none'}")
-    rows = [(f"{m:.0f}", f"{mb:.1f}") for m, mb in sampler.samples[:: max(1, len(sampler.samples) // 12)]]
+    print(
+        f"soak: {hours:g} h simulated, 2 subjects, {beats:,} beats in {wall:.1f} s wall, "
+        f"{reads[0]:,} snapshot reads, errors: {engine.errors or 'none'}"
+    )
+    rows = [
+        (f"{m:.0f}", f"{mb:.1f}")
+        for m, mb in sampler.samples[:: max(1, len(sampler.samples) // 12)]
+    ]
     print(table(rows, ("simulated min", "RSS MB")))
-    print(f"peak RSS {peak_rss_mb():.1f} MB; growth after the first 10 min {growth:.2f} MB (target < 10 MB)")
+    print(
+        f"peak RSS {peak_rss_mb():.1f} MB; growth after the first 10 min {growth:.2f} MB (target < 10 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ that offline analysis equals the live session.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,9 +30,9 @@ class PipelineSettings:
     """
 
     gap_s: float = 2.0
-    artifacts: ArtifactSettings = ArtifactSettings()
-    hrv: HrvSettings = HrvSettings()
-    quality: QualitySettings = QualitySettings()
+    artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
+    hrv: HrvSettings = field(default_factory=HrvSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
 
 @dataclass(frozen=True, slots=True)

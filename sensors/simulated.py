@@ -95,7 +95,9 @@ class SimSettings:
         if not 25 <= self.hr_bpm <= 220:
             problems.append(f"hr {self.hr_bpm!r} bpm is outside 25-220")
         if not 0 <= self.artifact_rate <= 0.09:
-            problems.append(f"artifacts {self.artifact_rate!r} is outside 0-0.09 (one per 11 beats)")
+            problems.append(
+                f"artifacts {self.artifact_rate!r} is outside 0-0.09 (one per 11 beats)"
+            )
         for name in ("rsa_ms", "lf_ms", "noise_ms", "latency_ms", "onset_s", "step_s", "gap_s"):
             if not getattr(self, name) >= 0:
                 problems.append(f"{name} {getattr(self, name)!r} must be >= 0")
@@ -219,9 +221,10 @@ class SimulatedStrap:
         mean_rr_ms = 60000.0 / (s.hr_bpm + drift + self._hr_delta)
         # breathing: spontaneous rate wanders +-10 % (Ornstein-Uhlenbeck); paced is exact
         if paced is None:
-            self._breath_jitter += -self._breath_jitter * rr_prev / 20.0 + 0.03 * math.sqrt(
-                rr_prev
-            ) * rng.standard_normal()
+            self._breath_jitter += (
+                -self._breath_jitter * rr_prev / 20.0
+                + 0.03 * math.sqrt(rr_prev) * rng.standard_normal()
+            )
             breath = s.breath_per_min * (1.0 + max(-0.3, min(0.3, self._breath_jitter)))
         else:
             breath = paced
@@ -379,7 +382,9 @@ class SimulatedSource(BaseSource):
                     if not silent:
                         silent = True
                         self._set_status(
-                            SourceStatus(SourceState.RECONNECTING, "simulated dropout", math.nan, 100, device)
+                            SourceStatus(
+                                SourceState.RECONNECTING, "simulated dropout", math.nan, 100, device
+                            )
                         )
                     await asyncio.sleep(0)
                     continue
@@ -391,11 +396,15 @@ class SimulatedSource(BaseSource):
                 arrival = start + note.arrival_s
                 if silent:
                     silent = False
-                    self._set_status(SourceStatus(SourceState.CONNECTED, "simulated strap", arrival, 100, device))
+                    self._set_status(
+                        SourceStatus(SourceState.CONNECTED, "simulated strap", arrival, 100, device)
+                    )
                 for t, rr in zip(clock.stamp(arrival, note.rr_ms), note.rr_ms, strict=True):
                     yield Beat(self.subject, t, rr, note.hr_bpm, note.contact, self.name)
         finally:
-            self._set_status(SourceStatus(SourceState.STOPPED, "simulation ended", math.nan, None, device))
+            self._set_status(
+                SourceStatus(SourceState.STOPPED, "simulation ended", math.nan, None, device)
+            )
 
 
 def settings_from_options(options: dict[str, str]) -> SimSettings:

@@ -18,7 +18,9 @@ def run_cli(*args, timeout=60):
 
 
 def test_headless_json_one_object_per_beat():
-    out = run_cli("run", "--headless", "--source", "sim", "--duration", "60", "--speed", "0", "--json")
+    out = run_cli(
+        "run", "--headless", "--source", "sim", "--duration", "60", "--speed", "0", "--json"
+    )
     assert out.returncode == 0, out.stderr
     records = [json.loads(line) for line in out.stdout.splitlines()]
     assert 50 < len(records) < 90
@@ -37,8 +39,15 @@ def test_headless_json_one_object_per_beat():
 
 def test_headless_json_with_artifacts_keeps_time_consistent():
     out = run_cli(
-        "run", "--headless", "--source", "sim:artifacts=0.05,seed=3", "--duration", "600",
-        "--speed", "0", "--json",
+        "run",
+        "--headless",
+        "--source",
+        "sim:artifacts=0.05,seed=3",
+        "--duration",
+        "600",
+        "--speed",
+        "0",
+        "--json",
     )
     assert out.returncode == 0, out.stderr
     records = [json.loads(line) for line in out.stdout.splitlines()]
@@ -68,7 +77,10 @@ def test_help_explains_every_option():
         (["run", "--headless", "--duration", "0"], "'0'"),
         (["run", "--headless", "--source", "usb:3"], "'usb'"),
         (["run", "--headless", "--source", "sim:scenario=panic"], "'panic'"),
-        (["run", "--headless", "--source", "sim:subject=a", "--source", "sim:subject=a"], "share a subject"),
+        (
+            ["run", "--headless", "--source", "sim:subject=a", "--source", "sim:subject=a"],
+            "share a subject",
+        ),
         (["run", "--json", "--source", "sim"], "--json needs --headless"),
         (["launch"], "'launch'"),
     ],
@@ -84,7 +96,9 @@ def test_wrong_values_get_one_line_and_exit_2(args, named):
 def test_ctrl_c_stops_cleanly():
     proc = subprocess.Popen(
         [*CLI, "run", "--headless", "--source", "sim", "--speed", "4", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
@@ -110,7 +124,10 @@ def test_gui_entry_point_opens_and_exits_zero(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run(
         [*CLI, "run", "--source", "sim", "--speed", "0", "--duration", "30", "--exit-when-done"],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr

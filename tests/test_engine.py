@@ -57,7 +57,8 @@ def test_live_equals_offline_and_deadline_is_stream_time():
     for a, b in zip(offline, sink.results, strict=True):
         assert a.beat == b.beat
         np.testing.assert_equal(
-            [a.hrv.hr_bpm, a.hrv.rmssd_ms, a.hrv.sdnn_ms], [b.hrv.hr_bpm, b.hrv.rmssd_ms, b.hrv.sdnn_ms]
+            [a.hrv.hr_bpm, a.hrv.rmssd_ms, a.hrv.sdnn_ms],
+            [b.hrv.hr_bpm, b.hrv.rmssd_ms, b.hrv.sdnn_ms],
         )
     assert any(r.beat.artifact for r in sink.results)
 

@@ -29,7 +29,9 @@ def test_window_updates_within_3_s_and_screenshot_is_not_blank(qtbot, tmp_path):
     path = tmp_path / "window.png"
     assert window.grab().save(str(path))
     image = QImage(str(path))
-    pixels = np.array([image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)])
+    pixels = np.array(
+        [image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)]
+    )
     assert len(np.unique(pixels)) > 20  # text, curves and badge, not one flat colour
     window.close()
     assert not runner.alive
@@ -38,7 +40,9 @@ def test_window_updates_within_3_s_and_screenshot_is_not_blank(qtbot, tmp_path):
 def test_corrected_beats_and_artifacts_are_drawn(qtbot):
     window, runner = _window(qtbot, speed=0, artifact_rate=0.08, seed=3)
     plot = window.plots["self"]
-    qtbot.waitUntil(lambda: plot.raw.getData()[0] is not None and len(plot.raw.getData()[0]) > 2, timeout=5000)
+    qtbot.waitUntil(
+        lambda: plot.raw.getData()[0] is not None and len(plot.raw.getData()[0]) > 2, timeout=5000
+    )
     x, y = plot.curve.getData()
     assert len(x) > 50 and np.all(x <= 0) and x.min() >= -120
     assert np.all((y > 300) & (y < 2000))

@@ -6,7 +6,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sensors.simulated import SimSettings, SimulatedSource, SimulatedStrap, settings_from_options, simulate
+from sensors.simulated import (
+    SimSettings,
+    SimulatedSource,
+    SimulatedStrap,
+    settings_from_options,
+    simulate,
+)
 
 
 def _segment(run, start_s, end_s):
@@ -50,7 +56,9 @@ def test_scenarios_move_hr_and_rmssd_as_claimed(scenario, hr_change, rmssd_ratio
 
 
 def test_paced_breathing_at_resonance_raises_rsa():
-    run = simulate(SimSettings(seed=3, scenario="paced", paced_per_min=5.5, onset_s=120, step_s=240), 360)
+    run = simulate(
+        SimSettings(seed=3, scenario="paced", paced_per_min=5.5, onset_s=120, step_s=240), 360
+    )
     t, rr = run["t_s"], run["rr_ms"]
     before = np.ptp(rr[(t > 30) & (t < 120)])
     during = np.ptp(rr[(t > 150) & (t < 360)])
@@ -83,7 +91,7 @@ def test_artifact_ground_truth_is_exact():
     sites = sorted(kinds)
     assert min(np.diff(sites)) >= 9 and sites[0] > 20
     clean = np.ones(rr.size, bool)
-    for index, kind in kinds.items():
+    for index in kinds:
         clean[index : index + 2] = False
     assert np.all(np.abs(rr[clean] - typical) < 0.4 * typical)
 
@@ -120,8 +128,16 @@ def test_source_streams_the_same_beats_as_simulate():
 
 
 def test_options_are_parsed_and_bad_values_named():
-    s = settings_from_options({"scenario": "paced:6.5", "seed": "3", "hr": "70", "subject": "client"})
-    assert (s.scenario, s.paced_per_min, s.seed, s.hr_bpm, s.subject) == ("paced", 6.5, 3, 70.0, "client")
+    s = settings_from_options(
+        {"scenario": "paced:6.5", "seed": "3", "hr": "70", "subject": "client"}
+    )
+    assert (s.scenario, s.paced_per_min, s.seed, s.hr_bpm, s.subject) == (
+        "paced",
+        6.5,
+        3,
+        70.0,
+        "client",
+    )
     with pytest.raises(ValueError, match="'fast'"):
         settings_from_options({"hr": "fast"})
     with pytest.raises(ValueError, match="unknown sim option 'colour'"):

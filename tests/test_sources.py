@@ -1,7 +1,13 @@
 import pytest
 
 from app.config import ConfigError, load_config
-from app.sources import SourceSpec, SourceSpecError, build_source, default_subjects, parse_source_spec
+from app.sources import (
+    SourceSpec,
+    SourceSpecError,
+    build_source,
+    default_subjects,
+    parse_source_spec,
+)
 from sensors.simulated import SimulatedSource
 
 
@@ -10,7 +16,10 @@ from sensors.simulated import SimulatedSource
     [
         ("sim", SourceSpec("sim")),
         ("sim:scenario=stress,seed=3", SourceSpec("sim", "", {"scenario": "stress", "seed": "3"})),
-        ("sim:scenario=paced:6,subject=me", SourceSpec("sim", "", {"scenario": "paced:6", "subject": "me"})),
+        (
+            "sim:scenario=paced:6,subject=me",
+            SourceSpec("sim", "", {"scenario": "paced:6", "subject": "me"}),
+        ),
         ("ble:Polar H10 1A2B3C4D", SourceSpec("ble", "Polar H10 1A2B3C4D")),
         ("ble:A0:9E:1A:00:00:01", SourceSpec("ble", "A0:9E:1A:00:00:01")),
         (

@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.refresh()
         self.statusBar().showMessage(f"session stopped: {error}" if error else "session ended")
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the engine thread before the window goes."""
         self.timer.stop()
         self.runner.stop()

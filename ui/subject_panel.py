@@ -56,7 +56,9 @@ class SubjectPanel(QFrame):
         self.title = QLabel(subject)
         self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
         self.badge = QLabel("SIMULATED STRAP")
-        self.badge.setToolTip("No sensor is configured: these beats come from heartsync's simulator.")
+        self.badge.setToolTip(
+            "No sensor is configured: these beats come from heartsync's simulator."
+        )
         self.badge.setStyleSheet(
             "background: #F0E442; color: #000; border: 1px solid #000; border-radius: 4px;"
             " padding: 2px 6px; font-weight: 700;"
