@@ -84,7 +84,8 @@ def main() -> None:
     ]
     print(table(rows, ("simulated min", "RSS MB")))
     print(
-        f"peak RSS {peak_rss_mb():.1f} MB; growth after the first 10 min {growth:.2f} MB (target < 10 MB)"
+        f"peak RSS {peak_rss_mb():.1f} MB; "
+        f"growth after the first 10 min {growth:.2f} MB (target < 10 MB)"
     )
 
 
