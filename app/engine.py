@@ -49,6 +49,7 @@ class _Subject:
     history: SubjectHistory
     beats_received: int = 0
     failure: SourceStatus | None = None  # set when the source stopped with an error
+    task: asyncio.Task | None = None
     cached: SubjectSnapshot | None = None
 
 
@@ -94,6 +95,7 @@ class Engine:
         self._last_publish = -math.inf
         self._running = False
         self._stop = asyncio.Event()
+        self._group: asyncio.TaskGroup | None = None
         for s in sources:
             s.add_status_listener(self._on_status)
 
@@ -116,13 +118,16 @@ class Engine:
         """Ask :meth:`run` to finish (call on the engine loop)."""
         self._stop.set()
 
-    async def run(self, duration_s: float | None = None) -> None:
+    async def run(self, duration_s: float | None = None, keep_alive: bool = False) -> None:
         """Stream until every source ends, ``duration_s`` of stream time passes, or stop.
 
         Parameters
         ----------
         duration_s : float or None
             Session length in seconds of stream time; ``None`` runs until stopped.
+        keep_alive : bool
+            Keep running when every source has ended (the GUI, where the user can
+            connect another strap with :meth:`set_source`).
         """
         self._duration_s = math.inf if duration_s is None else duration_s
         self._deadline = now() + self._duration_s  # until the first beat sets the start
@@ -130,14 +135,15 @@ class Engine:
         self._running = True
         try:
             async with asyncio.TaskGroup() as group:
-                consumers = [
-                    group.create_task(self._consume(sub), name=f"source {name}")
-                    for name, sub in self._subjects.items()
-                ]
-                watcher = group.create_task(self._watch(consumers), name="deadline")
-                await asyncio.wait(consumers)
-                watcher.cancel()
+                self._group = group
+                for sub in self._subjects.values():
+                    self._start_consumer(sub)
+                await self._watch(keep_alive)
+                for sub in self._subjects.values():
+                    if sub.task is not None:
+                        sub.task.cancel()
         finally:
+            self._group = None
             for sub in self._subjects.values():
                 for result in sub.pipeline.flush():
                     self._emit(sub, result)
@@ -146,20 +152,55 @@ class Engine:
                 sink.close()
             self._publish(force=True)
 
-    async def _watch(self, consumers: list[asyncio.Task]) -> None:
-        """End the session at the deadline (wall-clock sources) or when asked to stop."""
+    async def set_source(self, subject: str, source: BeatSource | None) -> None:
+        """Replace (or, with ``None``, disconnect) the source of one subject while running.
+
+        Call on the engine loop, e.g. through ``EngineThread.submit``. The subject's
+        history and pipeline carry on; the change shows as a gap.
+        """
+        sub = self._subjects[subject]
+        if sub.task is not None:
+            sub.task.cancel()
+            await asyncio.wait([sub.task])
+        for result in sub.pipeline.flush():
+            self._emit(sub, result)
+        sub.pipeline.reset()
+        sub.failure = None
+        sub.cached = None
+        if source is None:
+            sub.task = None
+            self._publish(force=True)
+            return
+        if source.subject != subject:
+            raise ValueError(f"source subject {source.subject!r} is not {subject!r}")
+        sub.source = source
+        source.add_status_listener(self._on_status)
+        self._start_consumer(sub)
+
+    def _start_consumer(self, sub: _Subject) -> None:
+        if self._group is None:
+            raise RuntimeError("the engine is not running")
+        sub.task = self._group.create_task(self._consume(sub), name=f"source {sub.source.name}")
+
+    async def _watch(self, keep_alive: bool) -> None:
+        """Wait for the deadline, a stop request, or (unless kept alive) every source's end."""
         stop = asyncio.ensure_future(self._stop.wait())
         try:
             while not stop.done():
                 remaining = self._deadline - self._stream_now()
                 if remaining <= 0:
                     break
-                await asyncio.wait([stop], timeout=min(remaining, 0.2))
+                active = [s.task for s in self._subjects.values() if s.task and not s.task.done()]
+                if not active and not keep_alive:
+                    break
+                await asyncio.wait(
+                    [stop, *active],
+                    timeout=min(remaining, 0.2),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 self._publish()
         finally:
             stop.cancel()
-            for task in consumers:
-                task.cancel()
 
     def _stream_now(self) -> float:
         """Current stream time: the newest beat, or the clock for real-time sources."""
@@ -203,7 +244,9 @@ class Engine:
             sink.write(result)
 
     def _on_status(self, source_name: str, status: SourceStatus) -> None:
-        sub = next(s for s in self._subjects.values() if s.source.name == source_name)
+        sub = next((s for s in self._subjects.values() if s.source.name == source_name), None)
+        if sub is None:  # a source replaced by set_source, still saying goodbye
+            return
         log.info(
             "%s (%s): %s %s", sub.source.subject, source_name, status.state.value, status.message
         )

@@ -28,6 +28,8 @@ class EngineThread:
     on_finished : callable or None
         Called on the engine thread when the engine stops, with the exception that
         stopped it or ``None``.
+    keep_alive : bool
+        Keep the engine running when every source has ended (see :meth:`Engine.run`).
     """
 
     def __init__(
@@ -35,8 +37,10 @@ class EngineThread:
         engine: Engine,
         duration_s: float | None = None,
         on_finished: Callable[[BaseException | None], None] | None = None,
+        keep_alive: bool = False,
     ) -> None:
         self.engine = engine
+        self.keep_alive = keep_alive
         self.duration_s = duration_s
         self.on_finished = on_finished
         self._loop = asyncio.new_event_loop()
@@ -50,7 +54,7 @@ class EngineThread:
     def _main(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._loop.run_until_complete(self.engine.run(self.duration_s))
+            self._loop.run_until_complete(self.engine.run(self.duration_s, self.keep_alive))
         except BaseException as exc:  # reported to the UI, never lost
             log.exception("engine stopped with an error")
             self.error = exc

@@ -100,3 +100,28 @@ def test_engine_thread_stops_promptly_and_snapshots_update():
     assert runner.stop(timeout_s=3)
     assert time.monotonic() - started < 1.0
     assert runner.error is None and not runner.alive
+
+
+def test_set_source_replaces_and_disconnects_while_running():
+    first = SimulatedSource(SimSettings(seed=1), speed=8)
+    engine = Engine([first])
+    runner = EngineThread(engine, keep_alive=True)
+    runner.start()
+
+    def wait_for(condition, what):
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.05)
+
+    wait_for(lambda: engine.snapshot.subjects and engine.snapshot.subjects[0].beats_received > 5, "beats")
+    second = SimulatedSource(SimSettings(seed=2), speed=8)
+    runner.submit(engine.set_source("self", second)).result(timeout=2)
+    wait_for(lambda: engine.snapshot.subjects[0].source == second.name, "second source")
+    before = engine.snapshot.subjects[0].beats_received
+    wait_for(lambda: engine.snapshot.subjects[0].beats_received > before + 5, "beats from the second")
+    assert first.status.state is SourceState.STOPPED
+    runner.submit(engine.set_source("self", None)).result(timeout=2)
+    time.sleep(0.5)
+    assert runner.alive  # kept alive with no source, waiting for the user
+    assert runner.stop(timeout_s=3)

@@ -34,7 +34,7 @@ def run_gui(
         if window is not None:
             window.events.finished.emit("" if error is None else str(error))
 
-    runner = EngineThread(engine, duration_s, on_finished=finished)
+    runner = EngineThread(engine, duration_s, on_finished=finished, keep_alive=True)
     window = MainWindow(runner)
     if exit_when_done:
         window.events.finished.connect(window.close)
