@@ -114,12 +114,16 @@ def test_set_source_replaces_and_disconnects_while_running():
             assert time.monotonic() < deadline, what
             time.sleep(0.05)
 
-    wait_for(lambda: engine.snapshot.subjects and engine.snapshot.subjects[0].beats_received > 5, "beats")
+    def received():
+        subjects = engine.snapshot.subjects
+        return subjects[0].beats_received if subjects else 0
+
+    wait_for(lambda: received() > 5, "beats")
     second = SimulatedSource(SimSettings(seed=2), speed=8)
     runner.submit(engine.set_source("self", second)).result(timeout=2)
     wait_for(lambda: engine.snapshot.subjects[0].source == second.name, "second source")
-    before = engine.snapshot.subjects[0].beats_received
-    wait_for(lambda: engine.snapshot.subjects[0].beats_received > before + 5, "beats from the second")
+    before = received()
+    wait_for(lambda: received() > before + 5, "beats from the second source")
     assert first.status.state is SourceState.STOPPED
     runner.submit(engine.set_source("self", None)).result(timeout=2)
     time.sleep(0.5)
