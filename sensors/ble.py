@@ -1,0 +1,694 @@
+"""Bluetooth LE heart-rate straps through bleak: discovery, connection, beats, reconnection.
+
+Any strap with the standard Heart Rate Service (0x180D) works: Polar, Garmin, Wahoo,
+Decathlon, generic. Discovery filters on the service UUID, never on a name.
+
+Data path (DESIGN.md, "Threads and time"): bleak calls :meth:`_on_notification` on the
+engine loop; it only stamps the arrival on the LSL clock and enqueues the bytes.
+:meth:`BleHeartRateSource.beats` drains that queue on the same loop, parses the
+payloads (:mod:`sensors.hr_measurement`), times the beats with
+:class:`sensors.beat_clock.BeatClock` and yields :class:`dsp.types.Beat` objects.
+A dropped link is an item in the same queue, after every notification received
+before it, so no beat before a drop is lost; the source then reconnects by itself
+with capped exponential backoff and reports the gap.
+
+Two straps on one adapter are two sources; scanning and connecting are serialised
+under one lock per event loop (BlueZ allows one discovery per client and one LE
+connection attempt at a time), and each source connects with the ``BLEDevice`` its
+scan returned, as in bleak's ``two_devices`` example.
+"""
+
+import asyncio
+import contextlib
+import errno
+import logging
+import math
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
+
+from dsp.types import Beat
+from sensors.base import (
+    BaseSource,
+    ConnectionLostError,
+    DeviceNotFoundError,
+    MalformedPayloadError,
+    SensorError,
+    SourceState,
+    SourceStatus,
+)
+from sensors.beat_clock import BeatClock
+from sensors.clock import now
+from sensors.hr_measurement import parse
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BATTERY_LEVEL_UUID",
+    "HEART_RATE_MEASUREMENT_UUID",
+    "HEART_RATE_SERVICE_UUID",
+    "BleHeartRateSource",
+    "StrapInfo",
+    "describe_ble_error",
+    "scan",
+]
+
+HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
+HEART_RATE_MEASUREMENT_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+MANUFACTURER_NAME_UUID = "00002a29-0000-1000-8000-00805f9b34fb"
+MODEL_NUMBER_UUID = "00002a24-0000-1000-8000-00805f9b34fb"
+
+#: Longest single scan while holding the adapter, seconds; a longer search is several
+#: slices so that a second strap's source gets its turn in between.
+SCAN_SLICE_S = 3.0
+
+#: Notifications kept while the engine is busy; beyond this the oldest are dropped
+#: (and counted). At 1 notification/s this is hours of backlog.
+QUEUE_LIMIT = 10_000
+
+#: Seconds after a (re)connection during which contact=false is expected (straps
+#: report no contact for their first notifications) and only logged at INFO.
+CONTACT_SETTLE_S = 10.0
+
+_SETUP_ERRORS = (BleakError, OSError, EOFError, TimeoutError)
+
+
+# ---------------------------------------------------------------------------- scanning
+
+
+@dataclass(frozen=True, slots=True)
+class StrapInfo:
+    """A heart-rate strap seen advertising.
+
+    Attributes
+    ----------
+    name : str or None
+        Advertised name (None when the strap sends none).
+    address : str
+        Bluetooth address (on macOS, CoreBluetooth's UUID for the device).
+    rssi : int or None
+        Signal strength of the last advertisement, dBm.
+    """
+
+    name: str | None
+    address: str
+    rssi: int | None
+
+
+_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _adapter_lock() -> asyncio.Lock:
+    """Return the lock that serialises scans and connection attempts on this loop."""
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
+
+
+async def scan(timeout_s: float = 5.0) -> list[StrapInfo]:
+    """List heart-rate straps advertising the Heart Rate Service (0x180D).
+
+    Parameters
+    ----------
+    timeout_s : float
+        How long to listen, seconds.
+
+    Returns
+    -------
+    list of StrapInfo
+        Straps found, strongest signal first.
+
+    Raises
+    ------
+    SensorError
+        When Bluetooth cannot be used (off, no adapter, no permission); the message
+        says what to do.
+    """
+    try:
+        async with _adapter_lock():
+            found = await BleakScanner.discover(
+                timeout=timeout_s, service_uuids=[HEART_RATE_SERVICE_UUID], return_adv=True
+            )
+    except _SETUP_ERRORS as exc:
+        raise SensorError(describe_ble_error(exc)) from exc
+    straps = [
+        StrapInfo(dev.name or adv.local_name, dev.address, adv.rssi) for dev, adv in found.values()
+    ]
+    straps.sort(key=lambda s: -(s.rssi if s.rssi is not None else -999))
+    return straps
+
+
+def _matches(target: str, device: BLEDevice, adv: AdvertisementData) -> bool:
+    """Whether an advertising strap is the one a ``ble:`` spec names.
+
+    The target matches the address (case-insensitive), the full name, or the last
+    word of the name (the device ID printed on a Polar strap).
+    """
+    want = target.strip().casefold()
+    if device.address.casefold() == want:
+        return True
+    name = (device.name or adv.local_name or "").strip().casefold()
+    return bool(name) and (name == want or name.rsplit(" ", 1)[-1] == want)
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+_FIX_OFF = (
+    "Bluetooth is turned off. Turn it on (Linux: `bluetoothctl power on` or the system "
+    "settings; macOS and Windows: the Bluetooth switch in the settings) and try again."
+)
+_FIX_NO_ADAPTER = (
+    "No Bluetooth adapter was found. Enable the built-in adapter or plug in a Bluetooth "
+    "4.0+ (LE) dongle; on Linux check `rfkill list` and `systemctl status bluetooth`."
+)
+_FIX_NO_LE = (
+    "The Bluetooth adapter cannot act as a Bluetooth LE central. Use a Bluetooth 4.0+ (LE) adapter."
+)
+_FIX_PERMISSION = (
+    "Permission to use Bluetooth was denied. On macOS open System Settings > Privacy & "
+    "Security > Bluetooth, allow the terminal or app that runs heartsync, then restart it. "
+    "On Linux make sure your user may talk to BlueZ (the 'bluetooth' group or the D-Bus policy)."
+)
+_FIX_NO_BLUEZ = (
+    "The Bluetooth service (BlueZ) is not running or the system D-Bus is unreachable. "
+    "Start it with `sudo systemctl start bluetooth` and try again."
+)
+_FIX_BUSY_STRAP = (
+    "The strap did not accept the connection. A Polar H10 (like most straps) allows only "
+    "one connection: close the Polar Beat/Flow or other fitness app, or switch off "
+    "Bluetooth on the phone or watch it is connected to, then try again."
+)
+_FIX_TIMEOUT = (
+    "The strap did not answer in time. It may be connected to a phone or another app "
+    "(a Polar H10 allows only one connection), asleep (put it on and moisten the "
+    "electrodes) or out of range (come closer)."
+)
+_FIX_NOT_FOUND = (
+    "The strap is not visible. Put it on and moisten the electrodes so it wakes up, make "
+    "sure it is not connected to a phone or another app (a Polar H10 allows only one "
+    "connection), and run `heartsync scan` to list the straps in range."
+)
+
+
+def describe_ble_error(exc: BaseException) -> str:
+    """Turn a bleak or OS error into a message that says what happened and what to do.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error raised by bleak, the OS Bluetooth stack or this module.
+
+    Returns
+    -------
+    str
+        One or two sentences for the UI and the command line.
+    """
+    if isinstance(exc, SensorError):
+        return str(exc)
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        reason = exc.reason
+        if reason == BleakBluetoothNotAvailableReason.POWERED_OFF:
+            return _FIX_OFF
+        if reason == BleakBluetoothNotAvailableReason.NO_BLUETOOTH:
+            return _FIX_NO_ADAPTER
+        if reason == BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE:
+            return _FIX_NO_LE
+        if reason in (
+            BleakBluetoothNotAvailableReason.DENIED_BY_USER,
+            BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM,
+            BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN,
+        ):
+            return _FIX_PERMISSION
+        return f"Bluetooth is not available ({exc.args[0]}). {_FIX_OFF}"
+    if isinstance(exc, BleakDBusError):
+        name = exc.dbus_error
+        if name in (
+            "org.freedesktop.DBus.Error.ServiceUnknown",
+            "org.freedesktop.DBus.Error.NameHasNoOwner",
+            "org.freedesktop.DBus.Error.NoServer",
+        ):
+            return _FIX_NO_BLUEZ
+        if name in ("org.freedesktop.DBus.Error.AccessDenied", "org.bluez.Error.NotAuthorized"):
+            return _FIX_PERMISSION
+        if name == "org.bluez.Error.NotReady":
+            return _FIX_OFF
+        if name == "org.bluez.Error.InProgress":
+            return (
+                "Bluetooth is busy with another scan or connection (another app?). "
+                "Close other Bluetooth apps and try again."
+            )
+        if name in ("org.bluez.Error.Failed", "org.bluez.Error.NotAvailable"):
+            return f"{_FIX_BUSY_STRAP} ({exc.dbus_error_details or name})"
+        return f"Bluetooth error {exc}. {_FIX_TIMEOUT}"
+    if isinstance(exc, BleakDeviceNotFoundError):
+        return f"Strap {exc.identifier} was not found. {_FIX_NOT_FOUND}"
+    if isinstance(exc, TimeoutError):
+        return _FIX_TIMEOUT
+    if isinstance(exc, PermissionError):
+        return _FIX_PERMISSION
+    if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
+        return _FIX_NO_BLUEZ
+    text = str(exc)
+    lowered = text.lower()
+    if "unauthorized" in lowered or "not authorized" in lowered or "denied" in lowered:
+        return _FIX_PERMISSION
+    if "turned off" in lowered or "powered off" in lowered or "not ready" in lowered:
+        return _FIX_OFF  # macOS "Bluetooth device is turned off", Windows "not ready"
+    if "no bluetooth adapters" in lowered or ("adapter" in lowered and "not found" in lowered):
+        return _FIX_NO_ADAPTER
+    if "unreachable" in lowered or "connection refused" in lowered or "abort" in lowered:
+        return _FIX_BUSY_STRAP
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTDOWN, errno.EHOSTUNREACH):
+        return _FIX_TIMEOUT
+    return f"Bluetooth error: {text or type(exc).__name__}. {_FIX_TIMEOUT}"
+
+
+def _adapter_problem(exc: BaseException) -> bool:
+    """Tell whether retrying cannot help until the user acts (off, no adapter, denied)."""
+    message = describe_ble_error(exc)
+    return message in (_FIX_OFF, _FIX_NO_ADAPTER, _FIX_NO_LE, _FIX_PERMISSION, _FIX_NO_BLUEZ)
+
+
+# ---------------------------------------------------------------------------- the source
+
+
+@dataclass(frozen=True, slots=True)
+class _Dropped:
+    """Queue item: the link of connection ``generation`` went down at ``t``."""
+
+    generation: int
+    t: float
+
+
+class BleHeartRateSource(BaseSource):
+    """Beats from one Bluetooth LE heart-rate strap.
+
+    Parameters
+    ----------
+    target : str
+        Strap name (or the device ID at its end, e.g. ``"0A1B2C3D"`` for
+        ``"Polar H10 0A1B2C3D"``) or address, case-insensitive.
+    subject : str
+        Subject alias or role stamped on every beat.
+    scan_timeout_s : float
+        How long the first connection may take (scans and attempts), seconds;
+        then :class:`DeviceNotFoundError`.
+    reconnect : bool
+        Reconnect by itself after the link drops (forever, with capped backoff);
+        if False a drop raises :class:`ConnectionLostError`.
+    connect_timeout_s : float
+        Timeout of one connection attempt, seconds.
+    reconnect_scan_s : float
+        Listening time of one reconnection scan, seconds.
+    backoff_initial_s, backoff_max_s : float
+        Pause after the first failed reconnection attempt, seconds, doubling up to
+        ``backoff_max_s``.
+
+    Attributes
+    ----------
+    address : str or None
+        The strap's address once found.
+    payloads : int
+        Well-formed notifications received.
+    bad_payloads : int
+        Malformed notifications (counted, logged, skipped).
+    duplicate_payloads : int
+        Notifications dropped as duplicates of the one before.
+    overflowed_payloads : int
+        Notifications dropped because the engine did not keep up (queue full).
+    reconnections : int
+        Successful reconnections after a drop.
+    gaps : collections.deque of tuple of float
+        ``(lost_at_s, back_at_s)`` of the latest reconnections, LSL clock.
+    battery_pct : int or None
+        Battery level read at the last connection.
+    last_arrival_s : float
+        Arrival time (LSL clock) of the notification behind the latest beat.
+    """
+
+    simulated = False
+
+    def __init__(
+        self,
+        target: str,
+        subject: str = "self",
+        *,
+        scan_timeout_s: float = 10.0,
+        reconnect: bool = True,
+        connect_timeout_s: float = 10.0,
+        reconnect_scan_s: float = 5.0,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+    ) -> None:
+        target = target.strip()
+        if not target:
+            raise ValueError("BleHeartRateSource needs a strap name or address")
+        super().__init__(f"ble:{target}", subject)
+        self.target = target
+        self.scan_timeout_s = scan_timeout_s
+        self.reconnect = reconnect
+        self.connect_timeout_s = connect_timeout_s
+        self.reconnect_scan_s = reconnect_scan_s
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.address: str | None = None
+        self.payloads = 0
+        self.bad_payloads = 0
+        self.duplicate_payloads = 0
+        self.overflowed_payloads = 0
+        self.reconnections = 0
+        self.gaps: deque[tuple[float, float]] = deque(maxlen=100)
+        self.battery_pct: int | None = None
+        self.last_arrival_s = math.nan
+        self.last_hr_bpm: int | None = None
+        self._device_text = ""
+        self._clock = BeatClock()
+        self._client: BleakClient | None = None
+        self._generation = 0
+        self._queue: deque[tuple[float, bytes] | _Dropped] = deque()
+        self._wakeup = asyncio.Event()
+        self._connected_at_s = math.nan
+        self._last_payload = b""
+        self._last_payload_s = -math.inf
+        self._running = False
+
+    # ------------------------------------------------------------------ bleak callbacks
+
+    def _on_notification(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        """Heart Rate Measurement arrived: stamp and enqueue, nothing else."""
+        self._push((now(), bytes(data)))
+
+    def _push(self, item: tuple[float, bytes] | _Dropped) -> None:
+        queue = self._queue
+        if len(queue) >= QUEUE_LIMIT:  # the engine stalls: drop the oldest payload
+            oldest = queue.popleft()
+            if isinstance(oldest, _Dropped):  # never a drop marker
+                queue.popleft()
+                queue.appendleft(oldest)
+            self.overflowed_payloads += 1
+        queue.append(item)
+        self._wakeup.set()
+
+    # ------------------------------------------------------------------ the stream
+
+    async def beats(self) -> AsyncIterator[Beat]:
+        """Connect, then yield beats until cancelled; reconnects after drops.
+
+        Raises
+        ------
+        DeviceNotFoundError
+            When the strap is not found or not connectable within ``scan_timeout_s``.
+        SensorError
+            When Bluetooth itself cannot be used (off, no adapter, denied).
+        ConnectionLostError
+            After a drop when ``reconnect`` is False.
+        """
+        if self._running:
+            raise RuntimeError(f"{self.name}: beats() is already running")
+        self._running = True
+        try:
+            await self._open()
+            queue = self._queue
+            while True:
+                if not queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                item = queue.popleft()
+                if isinstance(item, _Dropped):
+                    if item.generation == self._generation:
+                        await self._on_drop(item.t)
+                    continue
+                for beat in self._handle(*item):
+                    yield beat
+        finally:
+            self._running = False
+            await self._close()
+
+    def _handle(self, arrival_s: float, payload: bytes) -> list[Beat]:
+        """Parse one notification into beats (empty for HR-only, bad or duplicate)."""
+        try:
+            m = parse(payload)
+        except MalformedPayloadError as exc:
+            self.bad_payloads += 1
+            log.warning(
+                "%s: ignored bad payload (%d so far): %s", self.name, self.bad_payloads, exc
+            )
+            return []
+        self.payloads += 1
+        self.last_hr_bpm = m.hr_bpm
+        self._track_contact(m.contact, arrival_s)
+        if not m.rr_1024:
+            return []
+        rr_ms = m.rr_ms
+        if payload == self._last_payload and arrival_s - self._last_payload_s < 0.5e-3 * sum(rr_ms):
+            # The same bytes again sooner than half their own RR span: a repeat of
+            # the notification, not new beats (the strap cannot have measured them yet).
+            self.duplicate_payloads += 1
+            log.info("%s: duplicate payload %s dropped", self.name, payload.hex())
+            return []
+        self._last_payload, self._last_payload_s = payload, arrival_s
+        self.last_arrival_s = arrival_s
+        hr_bpm = float(m.hr_bpm) if m.hr_bpm else None
+        times = self._clock.stamp(arrival_s, rr_ms)
+        subject, source, contact = self.subject, self.name, m.contact
+        return [
+            Beat(subject, t, rr, hr_bpm, contact, source)
+            for t, rr in zip(times, rr_ms, strict=True)
+        ]
+
+    def _track_contact(self, contact: bool | None, t: float) -> None:
+        state = self._status.state
+        if contact is False and state == SourceState.CONNECTED:
+            settling = t - self._connected_at_s < CONTACT_SETTLE_S
+            (log.info if settling else log.warning)(
+                "%s: no skin contact%s",
+                self.name,
+                " (normal right after connecting)" if settling else "; moisten the electrodes",
+            )
+            self._status_now(SourceState.NO_CONTACT, "no skin contact: moisten the electrodes")
+        elif contact is not False and state == SourceState.NO_CONTACT:
+            log.info("%s: skin contact", self.name)
+            self._status_now(SourceState.CONNECTED, f"connected to {self._device_text}")
+
+    def _status_now(self, state: SourceState, message: str) -> None:
+        self._set_status(
+            SourceStatus(
+                state=state,
+                message=message,
+                t=now(),
+                battery_pct=self.battery_pct,
+                device=self._device_text,
+            )
+        )
+
+    # ------------------------------------------------------------------ connecting
+
+    async def _open(self) -> None:
+        """First connection: scan slices and attempts until ``scan_timeout_s``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.scan_timeout_s
+        self._status_now(SourceState.CONNECTING, f"looking for {self.target}")
+        seen: BLEDevice | None = None
+        last_exc: BaseException | None = None
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                async with _adapter_lock():
+                    device = await self._find(self.target, min(remaining, SCAN_SLICE_S))
+                    if device is not None:
+                        seen = device
+                        self._status_now(
+                            SourceState.CONNECTING,
+                            f"connecting to {device.name or self.target} ({device.address})",
+                        )
+                        await self._connect(device)
+                        self._status_connected()
+                        return
+            except SensorError:
+                raise
+            except _SETUP_ERRORS as exc:
+                if _adapter_problem(exc):
+                    message = describe_ble_error(exc)
+                    self._status_now(SourceState.FAILED, message)
+                    raise SensorError(message) from exc
+                last_exc = exc
+                log.info("%s: attempt failed: %s", self.name, describe_ble_error(exc))
+                await asyncio.sleep(min(0.5, max(0.0, deadline - loop.time())))
+        if seen is None:
+            message = (
+                f"No heart-rate strap matching {self.target!r} was found within "
+                f"{self.scan_timeout_s:g} s. {_FIX_NOT_FOUND}"
+            )
+        else:
+            why = describe_ble_error(last_exc) if last_exc is not None else _FIX_TIMEOUT
+            message = (
+                f"Found {seen.name or self.target} ({seen.address}) but could not connect "
+                f"within {self.scan_timeout_s:g} s. {why}"
+            )
+        self._status_now(SourceState.FAILED, message)
+        raise DeviceNotFoundError(message)
+
+    async def _find(self, target: str, timeout_s: float) -> BLEDevice | None:
+        """Scan for a Heart Rate Service device matching ``target``."""
+        return await BleakScanner.find_device_by_filter(
+            lambda device, adv: _matches(target, device, adv),
+            timeout=timeout_s,
+            service_uuids=[HEART_RATE_SERVICE_UUID],
+        )
+
+    async def _connect(self, device: BLEDevice) -> None:
+        """Connect to ``device``, read its details and subscribe to 0x2A37."""
+        self._generation += 1
+        generation = self._generation
+
+        def on_disconnect(_client: BleakClient) -> None:
+            self._push(_Dropped(generation, now()))
+
+        client = BleakClient(
+            device, disconnected_callback=on_disconnect, timeout=self.connect_timeout_s
+        )
+        await client.connect()
+        try:
+            hr_char = client.services.get_characteristic(HEART_RATE_MEASUREMENT_UUID)
+            if hr_char is None:
+                raise SensorError(
+                    f"{device.name or device.address} has no Heart Rate Measurement "
+                    "characteristic (0x2A37); is it a heart-rate strap?"
+                )
+            await self._read_details(client, device)
+            self._clock.reset()
+            self._last_payload, self._last_payload_s = b"", -math.inf
+            await client.start_notify(hr_char, self._on_notification)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            raise
+        self._client = client
+        self.address = device.address
+        self.name = f"ble:{device.address}"
+        self._connected_at_s = now()
+        log.info("%s: connected to %s", self.name, self._device_text)
+
+    async def _read_details(self, client: BleakClient, device: BLEDevice) -> None:
+        """Read battery and Device Information when the strap offers them."""
+        values: dict[str, bytes] = {}
+        for uuid in (BATTERY_LEVEL_UUID, MANUFACTURER_NAME_UUID, MODEL_NUMBER_UUID):
+            char = client.services.get_characteristic(uuid)
+            if char is None or "read" not in char.properties:
+                continue
+            try:
+                values[uuid] = bytes(await client.read_gatt_char(char))
+            except _SETUP_ERRORS as exc:
+                log.debug("%s: could not read %s: %s", self.name, uuid, exc)
+        battery = values.get(BATTERY_LEVEL_UUID)
+        self.battery_pct = battery[0] if battery else None
+        details = [
+            values[u].decode("utf-8", "replace").strip("\x00 ").strip()
+            for u in (MANUFACTURER_NAME_UUID, MODEL_NUMBER_UUID)
+            if u in values
+        ]
+        model = " ".join(d for d in details if d)
+        if device.name and model and model != device.name:
+            self._device_text = f"{device.name} ({model}, {device.address})"
+        else:
+            self._device_text = f"{device.name or model or 'heart-rate strap'} ({device.address})"
+
+    async def _on_drop(self, lost_at_s: float) -> None:
+        """Reconnect with backoff after the link dropped (or give up if asked to)."""
+        old, self._client = self._client, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.disconnect()
+        log.warning("%s: link to %s lost", self.name, self._device_text)
+        if not self.reconnect:
+            message = f"lost the link to {self._device_text}"
+            self._status_now(SourceState.FAILED, message)
+            raise ConnectionLostError(message)
+        assert self.address is not None
+        attempt = 0
+        while True:
+            gap_s = now() - lost_at_s
+            self._status_now(
+                SourceState.RECONNECTING,
+                f"link lost; reconnecting (attempt {attempt + 1}, gap {gap_s:.1f} s so far)",
+            )
+            try:
+                async with _adapter_lock():
+                    device = await self._find(self.address, self.reconnect_scan_s)
+                    if device is not None:
+                        await self._connect(device)
+                        break
+                reason = "strap not advertising (out of range, asleep or connected elsewhere)"
+            except _SETUP_ERRORS as exc:
+                reason = describe_ble_error(exc)
+            except SensorError as exc:
+                reason = str(exc)
+            delay_s = min(self.backoff_initial_s * 2.0**attempt, self.backoff_max_s)
+            attempt += 1
+            log.info(
+                "%s: reconnection attempt %d failed (%s); next in %.1f s",
+                self.name,
+                attempt,
+                reason,
+                delay_s,
+            )
+            self._status_now(
+                SourceState.RECONNECTING,
+                f"link lost {now() - lost_at_s:.1f} s ago; {reason}; retrying in {delay_s:.1f} s",
+            )
+            await asyncio.sleep(delay_s)
+        back_at_s = now()
+        self.reconnections += 1
+        self.gaps.append((lost_at_s, back_at_s))
+        message = f"reconnected to {self._device_text} after a {back_at_s - lost_at_s:.1f} s gap"
+        log.info("%s: %s", self.name, message)
+        self._status_now(SourceState.CONNECTED, message)
+
+    async def _close(self) -> None:
+        """Disconnect (engine stop, cancellation or error)."""
+        client, self._client = self._client, None
+        self._generation += 1  # the disconnection we cause is not a drop
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), 5.0)
+        if self._status.state != SourceState.FAILED:
+            self._status_now(SourceState.STOPPED, "disconnected")
+
+    # ------------------------------------------------------------------ reporting
+
+    def _status_connected(self) -> None:
+        self._status_now(SourceState.CONNECTED, f"connected to {self._device_text}")
+
+    def __repr__(self) -> str:
+        return f"BleHeartRateSource({self.target!r}, subject={self.subject!r})"
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for logs and reports."""
+        return {
+            "payloads": self.payloads,
+            "bad_payloads": self.bad_payloads,
+            "duplicate_payloads": self.duplicate_payloads,
+            "overflowed_payloads": self.overflowed_payloads,
+            "reconnections": self.reconnections,
+            "battery_pct": self.battery_pct,
+        }
