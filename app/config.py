@@ -66,3 +66,33 @@ def load_config(path: Path | None = None) -> AppConfig:
     if isinstance(speed, bool) or not isinstance(speed, int | float) or speed < 0:
         raise ConfigError(f"{path}: 'speed' must be a number >= 0, got {speed!r}")
     return AppConfig(tuple(sources), float(speed))
+
+
+def save_config(config: AppConfig, path: Path | None = None) -> Path:
+    """Write the config file, readable by its owner only; returns its path.
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be written (the message names it and the reason).
+    """
+    path = default_config_path() if path is None else path
+    sources = ", ".join(_toml_string(s) for s in config.sources)
+    text = f"sources = [{sources}]\nspeed = {config.speed!r}\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.chmod(0o600)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot save settings to {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string (escapes backslashes, quotes and control characters)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 from app.runtime import EngineThread
 from app.snapshot import Snapshot
 from sensors.base import SourceStatus
+from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
 from ui.subject_panel import SubjectPanel
 
@@ -52,6 +53,10 @@ class MainWindow(QMainWindow):
         for source in runner.engine.sources:
             self._add_subject(source.subject, getattr(source, "simulated", False))
         self.statusBar().addPermanentWidget(QLabel(DISCLAIMER))
+        toolbar = self.addToolBar("session")
+        toolbar.setMovable(False)
+        self.strap_action = toolbar.addAction("Strap…", lambda: self.pick_strap())
+        self.strap_action.setToolTip("Scan for Bluetooth heart-rate straps and connect one")
         self.frames = 0
         self._shown: Snapshot | None = None
         self.timer = QTimer(self)
@@ -67,6 +72,13 @@ class MainWindow(QMainWindow):
         self._body.addWidget(plot, stretch=1)
         self.panels[subject] = panel
         self.plots[subject] = plot
+
+    def pick_strap(self, subject: str | None = None) -> DevicePicker:
+        """Open the strap picker for a subject (the first one by default)."""
+        picker = DevicePicker(self.runner, subject or next(iter(self.panels)), parent=self)
+        picker.setModal(True)
+        picker.show()
+        return picker
 
     def refresh(self) -> None:
         """Draw the newest snapshot if it changed (one reference read, no locks)."""
