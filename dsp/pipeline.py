@@ -6,10 +6,11 @@ that offline analysis equals the live session.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from dsp.arousal import ArousalEstimator, ArousalSettings, ArousalState, Baseline
 from dsp.artifacts import ArtifactCorrector, ArtifactSettings
 from dsp.hrv import HrvMetrics, HrvSettings, HrvWindow
 from dsp.quality import QualityMetrics, QualitySettings, SignalQuality
@@ -25,7 +26,7 @@ class PipelineSettings:
     gap_s : float
         A beat arriving this much later than its own RR says (seconds) ends a gap: beats
         were lost, so nothing is differenced across it.
-    artifacts, hrv, quality
+    artifacts, hrv, quality, arousal
         Settings of the stages.
     """
 
@@ -33,6 +34,7 @@ class PipelineSettings:
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
     hrv: HrvSettings = field(default_factory=HrvSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
+    arousal: ArousalSettings = field(default_factory=ArousalSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,10 @@ class BeatResult:
         Signal quality after this beat.
     gap_before : bool
         True when beats were lost just before this one.
+    contact : bool or None
+        Skin contact reported with the newest raw beat (None: the sensor does not say).
+    arousal : ArousalState or None
+        Arousal index and zone, when the subject has a baseline.
     """
 
     subject: str
@@ -58,10 +64,12 @@ class BeatResult:
     hrv: HrvMetrics
     quality: QualityMetrics
     gap_before: bool
+    contact: bool | None = None
+    arousal: ArousalState | None = None
 
 
 class SubjectPipeline:
-    """Turn one subject's raw beats into corrected beats with metrics.
+    """Turn one subject's raw beats into corrected beats with metrics and arousal.
 
     Parameters
     ----------
@@ -69,23 +77,46 @@ class SubjectPipeline:
         The subject alias stamped on results.
     settings : PipelineSettings
         Stage settings.
+    baseline : Baseline or None
+        The subject's resting baseline; without one there is no arousal estimate.
     """
 
-    def __init__(self, subject: str, settings: PipelineSettings = PipelineSettings()) -> None:
+    def __init__(
+        self,
+        subject: str,
+        settings: PipelineSettings = PipelineSettings(),
+        baseline: Baseline | None = None,
+    ) -> None:
         self.subject = subject
         self.settings = settings
+        self.paced = False  # True while the person follows a breathing pacer
         self._corrector = ArtifactCorrector(settings.artifacts)
         self._hrv = HrvWindow(settings.hrv)
         self._quality = SignalQuality(settings.quality)
+        self.set_baseline(baseline)
         self.reset()
 
+    @property
+    def baseline(self) -> Baseline | None:
+        """The baseline the arousal stage uses (None: no arousal estimate)."""
+        return None if self._arousal is None else self._arousal.baseline
+
+    def set_baseline(self, baseline: Baseline | None) -> None:
+        """Start (or stop, with None) estimating arousal against a baseline."""
+        self._arousal = (
+            None if baseline is None else ArousalEstimator(baseline, self.settings.arousal)
+        )
+
     def reset(self) -> None:
-        """Forget everything (a new session)."""
+        """Forget the session (the baseline stays)."""
         self._corrector.reset()
         self._hrv.reset()
         self._quality.reset()
+        if self._arousal is not None:
+            self._arousal.reset()
         self._last_t = math.nan
         self._gap_pending = False
+        self._contact: bool | None = None
 
     def push(self, beat: Beat) -> list[BeatResult]:
         """Feed one raw beat; return the corrected beats released by it (0, 1 or 2).
@@ -102,6 +133,7 @@ class SubjectPipeline:
             self._quality.note_gap(self._last_t, beat.t)
             self._gap_pending = True
         self._last_t = beat.t
+        self._contact = beat.contact
         results.extend(self._release(self._corrector.push(beat.t, beat.rr_ms)))
         return results
 
@@ -114,15 +146,17 @@ class SubjectPipeline:
         for beat in corrected:
             gap = self._gap_pending
             self._gap_pending = False
-            out.append(
-                BeatResult(
-                    self.subject,
-                    beat,
-                    self._hrv.push(beat, gap_before=gap),
-                    self._quality.push(beat),
-                    gap,
-                )
+            result = BeatResult(
+                self.subject,
+                beat,
+                self._hrv.push(beat, gap_before=gap),
+                self._quality.push(beat),
+                gap,
+                self._contact,
             )
+            if self._arousal is not None:
+                result = replace(result, arousal=self._arousal.push(result, self.paced))
+            out.append(result)
         return out
 
 
@@ -131,6 +165,8 @@ def process(
     rr_ms: np.ndarray,
     subject: str = "self",
     settings: PipelineSettings = PipelineSettings(),
+    baseline: Baseline | None = None,
+    paced: np.ndarray | None = None,
 ) -> list[BeatResult]:
     """Run the live pipeline over whole arrays (offline analysis, same code as live).
 
@@ -144,15 +180,22 @@ def process(
         Subject alias.
     settings : PipelineSettings
         Stage settings.
+    baseline : Baseline or None
+        Resting baseline for the arousal stage.
+    paced : array of bool or None
+        Per raw beat: True while breathing is paced.
 
     Returns
     -------
     list of BeatResult
         One entry per corrected beat.
     """
-    pipeline = SubjectPipeline(subject, settings)
+    pipeline = SubjectPipeline(subject, settings, baseline)
+    t_s, rr_ms = np.asarray(t_s, float), np.asarray(rr_ms, float)
+    paced = np.zeros(t_s.size, bool) if paced is None else np.asarray(paced, bool)
     results = []
-    for t, rr in zip(np.asarray(t_s, float), np.asarray(rr_ms, float), strict=True):
+    for t, rr, is_paced in zip(t_s, rr_ms, paced, strict=True):
+        pipeline.paced = bool(is_paced)
         results.extend(pipeline.push(Beat(subject, float(t), float(rr), None, None, "batch")))
     results.extend(pipeline.flush())
     return results
