@@ -12,10 +12,17 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.sinks import Sink
-from app.snapshot import Snapshot, SubjectHistory, SubjectSnapshot
+from app.snapshot import CalibrationView, Snapshot, SubjectHistory, SubjectSnapshot
+from dsp.arousal import (
+    ArousalSettings,
+    Baseline,
+    Calibration,
+    CalibrationError,
+    CalibrationSettings,
+)
 from dsp.pipeline import BeatResult, PipelineSettings, SubjectPipeline
 from sensors.base import BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
@@ -50,6 +57,9 @@ class _Subject:
     beats_received: int = 0
     failure: SourceStatus | None = None  # set when the source stopped with an error
     task: asyncio.Task | None = None
+    calibration: Calibration | None = None
+    calibration_done: asyncio.Future | None = None
+    calibration_view: CalibrationView | None = None
     cached: SubjectSnapshot | None = None
 
 
@@ -177,6 +187,66 @@ class Engine:
         source.add_status_listener(self._on_status)
         self._start_consumer(sub)
 
+    def set_baseline(
+        self, subject: str, baseline: Baseline | None, settings: ArousalSettings | None = None
+    ) -> None:
+        """Estimate a subject's arousal against ``baseline`` (None stops it).
+
+        Call on the engine loop or before :meth:`run`.
+        """
+        sub = self._subjects[subject]
+        if settings is not None:
+            sub.pipeline.settings = replace(sub.pipeline.settings, arousal=settings)
+        sub.pipeline.set_baseline(baseline)
+        sub.cached = None
+
+    def set_paced(self, paced: bool, subject: str | None = None) -> None:
+        """Tell the arousal stage whether breathing is paced (all subjects by default)."""
+        for name, sub in self._subjects.items():
+            if subject is None or name == subject:
+                sub.pipeline.paced = paced
+
+    async def calibrate(
+        self, subject: str, settings: CalibrationSettings = CalibrationSettings()
+    ) -> Baseline:
+        """Take a resting baseline from the subject's next ``settings.duration_s`` seconds.
+
+        Progress shows in the snapshot. Cancelling the task abandons the calibration.
+
+        Raises
+        ------
+        CalibrationError
+            When the rest was too short or too noisy (the message says what to do).
+        """
+        sub = self._subjects[subject]
+        sub.calibration = Calibration(settings)
+        sub.calibration_done = asyncio.get_running_loop().create_future()
+        sub.calibration_view = CalibrationView(0.0, settings.duration_s)
+        sub.cached = None
+        try:
+            return await sub.calibration_done
+        finally:
+            sub.calibration = None
+            sub.calibration_done = None
+            sub.cached = None
+
+    def _calibrate_with(self, sub: _Subject, result: BeatResult) -> None:
+        calibration = sub.calibration
+        calibration.push(result)
+        duration = calibration.settings.duration_s
+        sub.calibration_view = CalibrationView(calibration.elapsed_s, duration)
+        if not calibration.done or sub.calibration_done.done():
+            return
+        try:
+            baseline = calibration.finish()
+        except CalibrationError as exc:
+            sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, None, str(exc))
+            sub.calibration_done.set_exception(exc)
+        else:
+            sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, baseline)
+            sub.calibration_done.set_result(baseline)
+        sub.calibration = None
+
     def _start_consumer(self, sub: _Subject) -> None:
         if self._group is None:
             raise RuntimeError("the engine is not running")
@@ -239,6 +309,8 @@ class Engine:
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         sub.history.add(result)
+        if sub.calibration is not None:
+            self._calibrate_with(sub, result)
         sub.cached = None
         for sink in self.sinks:
             sink.write(result)
@@ -273,6 +345,11 @@ class Engine:
                     *sub.history.arrays(),
                     sub.history.last,
                     sub.history.last_raw,
+                    *sub.history.arousal_arrays(),
+                    dict(sub.history.zone_seconds),
+                    sub.pipeline.baseline,
+                    (sub.pipeline.settings.arousal.lower, sub.pipeline.settings.arousal.upper),
+                    sub.calibration_view,
                 )
             subjects.append(sub.cached)
         self._snapshot = Snapshot(

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dsp.arousal import Baseline, Zone
 from dsp.pipeline import BeatResult
 from dsp.ring import RingBuffer
 from dsp.types import Beat
@@ -12,6 +13,34 @@ from sensors.base import SourceStatus
 
 #: Highest heart rate we size buffers for, beats/min.
 MAX_HR_BPM = 220
+
+#: Zones as small integers for the arousal history (index into this tuple).
+ZONES = tuple(Zone)
+
+
+@dataclass(frozen=True)
+class CalibrationView:
+    """A calibration under way or just finished.
+
+    Attributes
+    ----------
+    elapsed_s, duration_s : float
+        Stream time done and asked for, s.
+    baseline : Baseline or None
+        The result, once accepted.
+    error : str
+        Why the baseline was refused ("" otherwise).
+    """
+
+    elapsed_s: float
+    duration_s: float
+    baseline: Baseline | None = None
+    error: str = ""
+
+    @property
+    def progress(self) -> float:
+        """Fraction done, in [0, 1]."""
+        return min(1.0, self.elapsed_s / self.duration_s) if self.duration_s > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +71,19 @@ class SubjectSnapshot:
         The newest result, with its HRV and quality metrics.
     last_raw : Beat or None
         The newest raw beat (its ``hr_bpm`` is the strap's own heart rate).
+    arousal_t_s, arousal_index, arousal_z_hr : numpy arrays
+        Arousal index and smoothed HR z-score of the last ``arousal_history_s`` (empty
+        without a baseline).
+    arousal_zone : numpy array of int
+        Zone per arousal sample, as an index into :data:`ZONES`.
+    zone_seconds : dict of Zone to float
+        Time spent in each zone this session, s.
+    baseline : Baseline or None
+        The baseline in use.
+    band : tuple of float
+        (lower, upper) edges of the window after the clinician's adjustment.
+    calibration : CalibrationView or None
+        A calibration under way or just finished.
     """
 
     subject: str
@@ -57,6 +99,20 @@ class SubjectSnapshot:
     raw_rr_ms: np.ndarray
     last: BeatResult | None
     last_raw: Beat | None
+    arousal_t_s: np.ndarray
+    arousal_index: np.ndarray
+    arousal_z_hr: np.ndarray
+    arousal_zone: np.ndarray
+    zone_seconds: dict
+    baseline: Baseline | None = None
+    band: tuple[float, float] = (math.nan, math.nan)
+    calibration: CalibrationView | None = None
+
+    @property
+    def zone(self) -> Zone | None:
+        """The current zone (None without a baseline)."""
+        arousal = self.last.arousal if self.last is not None else None
+        return None if arousal is None else arousal.zone
 
 
 @dataclass(frozen=True)
@@ -91,9 +147,16 @@ class SubjectHistory:
         Seconds of beats kept (the buffer holds ``history_s`` at ``MAX_HR_BPM``).
     """
 
-    def __init__(self, history_s: float) -> None:
+    def __init__(self, history_s: float, arousal_history_s: float = 600.0) -> None:
         capacity = math.ceil(history_s * MAX_HR_BPM / 60.0) + 1
         self.history_s = history_s
+        self.arousal_history_s = arousal_history_s
+        arousal_capacity = math.ceil(arousal_history_s * MAX_HR_BPM / 60.0) + 1
+        self.ar_t = RingBuffer(arousal_capacity)
+        self.ar_index = RingBuffer(arousal_capacity)
+        self.ar_z_hr = RingBuffer(arousal_capacity)
+        self.ar_zone = RingBuffer(arousal_capacity, dtype=np.int8)
+        self.zone_seconds = dict.fromkeys(Zone, 0.0)
         self.t = RingBuffer(capacity)
         self.rr = RingBuffer(capacity)
         self.rr_raw = RingBuffer(capacity)
@@ -116,7 +179,29 @@ class SubjectHistory:
         self.rr.append(beat.rr_ms)
         self.rr_raw.append(beat.rr_raw_ms)
         self.artifact.append(beat.artifact is not None)
-        self.last = result
+        previous, self.last = self.last, result
+        state = result.arousal
+        if state is not None:
+            if previous is not None and previous.arousal is not None:
+                self.zone_seconds[previous.arousal.zone] += max(0.0, beat.t - previous.beat.t)
+            self.ar_t.append(beat.t)
+            self.ar_index.append(state.index)
+            self.ar_z_hr.append(state.z_hr)
+            self.ar_zone.append(ZONES.index(state.zone))
+
+    def arousal_arrays(self) -> tuple[np.ndarray, ...]:
+        """Arousal times, index, z_H and zone codes of the last ``arousal_history_s``."""
+        t = self.ar_t.values()
+        keep = t >= (t[-1] - self.arousal_history_s) if t.size else slice(None)
+        arrays = (
+            t[keep],
+            self.ar_index.values()[keep],
+            self.ar_z_hr.values()[keep],
+            self.ar_zone.values()[keep],
+        )
+        for a in arrays:
+            a.flags.writeable = False
+        return arrays
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Last ``history_s`` seconds: times, RR, raw RR, artifact flags; raw times, raw RR."""
