@@ -81,6 +81,10 @@ SCAN_SLICE_S = 3.0
 #: (and counted). At 1 notification/s this is hours of backlog.
 QUEUE_LIMIT = 10_000
 
+#: Consecutive notifications without RR after which the log warns that the sensor may
+#: not send RR intervals at all (about 30 s at one notification per second).
+HR_ONLY_WARNING_COUNT = 30
+
 #: Seconds after a (re)connection during which contact=false is expected (straps
 #: report no contact for their first notifications) and only logged at INFO.
 CONTACT_SETTLE_S = 10.0
@@ -391,6 +395,8 @@ class BleHeartRateSource(BaseSource):
         self._last_payload = b""
         self._last_payload_s = -math.inf
         self._running = False
+        self._hr_only_run = 0
+        self._warned_hr_only = False
 
     # ------------------------------------------------------------------ bleak callbacks
 
@@ -459,7 +465,18 @@ class BleHeartRateSource(BaseSource):
         self.last_hr_bpm = m.hr_bpm
         self._track_contact(m.contact, arrival_s)
         if not m.rr_1024:
+            self._hr_only_run += 1
+            if self._hr_only_run == HR_ONLY_WARNING_COUNT and not self._warned_hr_only:
+                self._warned_hr_only = True
+                log.warning(
+                    "%s: %d notifications with heart rate (%d bpm) but no RR intervals; "
+                    "this sensor may not send RR, which HRV needs (use a chest strap)",
+                    self.name,
+                    self._hr_only_run,
+                    m.hr_bpm,
+                )
             return []
+        self._hr_only_run = 0
         rr_ms = m.rr_ms
         if payload == self._last_payload and arrival_s - self._last_payload_s < 0.5e-3 * sum(rr_ms):
             # The same bytes again sooner than half their own RR span: a repeat of
@@ -526,7 +543,7 @@ class BleHeartRateSource(BaseSource):
                         return
             except SensorError:
                 raise
-            except _SETUP_ERRORS as exc:
+            except Exception as exc:  # bleak, D-Bus, OS: judged by describe_ble_error
                 if _adapter_problem(exc):
                     message = describe_ble_error(exc)
                     self._status_now(SourceState.FAILED, message)
@@ -580,6 +597,7 @@ class BleHeartRateSource(BaseSource):
             self._last_payload, self._last_payload_s = b"", -math.inf
             await client.start_notify(hr_char, self._on_notification)
         except BaseException:
+            self._generation += 1  # the disconnection we cause here is not a drop
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise
@@ -639,10 +657,10 @@ class BleHeartRateSource(BaseSource):
                         await self._connect(device)
                         break
                 reason = "strap not advertising (out of range, asleep or connected elsewhere)"
-            except _SETUP_ERRORS as exc:
+            except Exception as exc:  # never let a failed attempt end the session
                 reason = describe_ble_error(exc)
-            except SensorError as exc:
-                reason = str(exc)
+                if not isinstance(exc, (*_SETUP_ERRORS, SensorError)):
+                    log.warning("%s: unexpected error while reconnecting", self.name, exc_info=exc)
             delay_s = min(self.backoff_initial_s * 2.0**attempt, self.backoff_max_s)
             attempt += 1
             log.info(

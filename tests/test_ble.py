@@ -261,6 +261,25 @@ def test_hr_only_notifications_update_hr_without_beats():
     assert source.last_hr_bpm == 300
 
 
+def test_sensor_without_rr_is_pointed_out_in_the_log(caplog):
+    async def scenario():
+        async with VirtualBluetooth() as bt:
+            strap = await bt.add_strap(name="Verity Sense 1")
+            source = BleHeartRateSource(strap.name)
+            collector = await connected(bt, source, strap)
+            for i in range(30):
+                await strap.notify(70 + i % 2)
+            async with asyncio.timeout(5):
+                while source.payloads < 30:
+                    await asyncio.sleep(0.005)
+            await collector.stop()
+            return collector
+
+    collector = run(scenario())
+    assert collector.beats == []
+    assert "no RR intervals" in caplog.text
+
+
 def test_contact_lost_and_regained():
     async def scenario():
         async with VirtualBluetooth() as bt:
