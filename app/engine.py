@@ -106,8 +106,16 @@ class Engine:
         self._running = False
         self._stop = asyncio.Event()
         self._group: asyncio.TaskGroup | None = None
+        self._status_listeners: list = []
         for s in sources:
             s.add_status_listener(self._on_status)
+
+    def add_status_listener(self, listener) -> None:
+        """Call ``listener(source_name, status)`` on every source's status change.
+
+        Called on the engine thread; a Qt signal's ``emit`` is a fine listener.
+        """
+        self._status_listeners.append(listener)
 
     @property
     def sources(self) -> list[BeatSource]:
@@ -325,6 +333,8 @@ class Engine:
         sub.cached = None
         for sink in self.sinks:
             sink.status(sub.source.subject, source_name, status)
+        for listener in self._status_listeners:
+            listener(source_name, status)
         self._publish(force=True)
 
     def _publish(self, force: bool = False) -> None:

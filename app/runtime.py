@@ -68,6 +68,10 @@ class EngineThread:
         """Run ``coro`` on the engine loop; returns a future for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call a plain (non-async) engine method on the engine loop, soon."""
+        self._loop.call_soon_threadsafe(fn, *args)
+
     @property
     def alive(self) -> bool:
         """True while the engine thread runs."""

@@ -1,14 +1,18 @@
-"""The main window: one panel and tachogram per subject, refreshed from engine snapshots."""
+"""The main window: one column per subject, refreshed from engine snapshots at 30 Hz."""
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from app.profiles import ProfileStore
 from app.runtime import EngineThread
-from app.snapshot import Snapshot
+from app.snapshot import Snapshot, SubjectSnapshot
 from sensors.base import SourceStatus
+from ui.arousal_view import ArousalPlot, ZoneIndicator, zone_times_text
+from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
 from ui.subject_panel import SubjectPanel
@@ -23,6 +27,46 @@ class EngineEvents(QObject):
     finished = Signal(str)  # "" or the error that stopped the engine
 
 
+class SubjectColumn(QWidget):
+    """Everything shown for one subject: numbers, profile, zone, arousal and tachogram."""
+
+    def __init__(
+        self, runner: EngineThread, subject: str, simulated: bool, store: ProfileStore, parent=None
+    ) -> None:
+        super().__init__(parent)
+        self.panel = SubjectPanel(subject)
+        self.panel.badge.setVisible(simulated)
+        self.profile = ProfileControls(runner, subject, store)
+        self.zone = ZoneIndicator()
+        self.zone_times = QLabel("")
+        self.zone_times.setStyleSheet("color: #555;")
+        self.arousal = ArousalPlot()
+        self.tachogram = TachogramPlot()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.panel)
+        layout.addWidget(self.profile)
+        layout.addWidget(self.zone)
+        layout.addWidget(self.zone_times)
+        layout.addWidget(self.arousal, stretch=1)
+        layout.addWidget(self.tachogram, stretch=1)
+
+    def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
+        """Update every widget of the column."""
+        self.panel.show_snapshot(s)
+        arousal = s.last.arousal if s.last is not None else None
+        if s.baseline is None:
+            self.zone.show_zone(None, "Choose a profile or calibrate to see your window")
+        else:
+            self.zone.show_zone(
+                arousal.zone if arousal else None, arousal.reason if arousal else ""
+            )
+        self.zone_times.setText(zone_times_text(s) if s.baseline is not None else "")
+        if math.isfinite(now_s):
+            self.arousal.show_snapshot(s, now_s)
+            self.tachogram.show_snapshot(s, now_s)
+
+
 class MainWindow(QMainWindow):
     """Live view of every subject.
 
@@ -32,31 +76,43 @@ class MainWindow(QMainWindow):
         The engine thread to read snapshots from and stop on close.
     refresh_hz : float
         How often the window reads the snapshot (frames may be dropped; data never is).
+    profiles : Path or None
+        Folder of profiles (the user's data folder by default).
     """
 
-    def __init__(self, runner: EngineThread, refresh_hz: float = 30.0) -> None:
+    def __init__(
+        self, runner: EngineThread, refresh_hz: float = 30.0, profiles: Path | None = None
+    ) -> None:
         super().__init__()
         self.runner = runner
+        self.store = ProfileStore(profiles)
         self.setWindowTitle("heartsync")
-        self.resize(960, 640)
+        self.resize(1100, 800)
         self.events = EngineEvents()
         self.events.status_changed.connect(self._on_status)
         self.events.finished.connect(self._on_finished)
-        for subject in runner.engine.sources:
-            subject.add_status_listener(self.events.status_changed.emit)
-        self._body = QVBoxLayout()
+        runner.engine.add_status_listener(self.events.status_changed.emit)
+        body = QHBoxLayout()
         central = QWidget()
-        central.setLayout(self._body)
+        central.setLayout(body)
         self.setCentralWidget(central)
-        self.panels: dict[str, SubjectPanel] = {}
-        self.plots: dict[str, TachogramPlot] = {}
+        self.columns: dict[str, SubjectColumn] = {}
         for source in runner.engine.sources:
-            self._add_subject(source.subject, getattr(source, "simulated", False))
+            column = SubjectColumn(
+                runner, source.subject, getattr(source, "simulated", False), self.store
+            )
+            column.profile.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+            body.addWidget(column)
+            self.columns[source.subject] = column
         self.statusBar().addPermanentWidget(QLabel(DISCLAIMER))
         toolbar = self.addToolBar("session")
         toolbar.setMovable(False)
         self.strap_action = toolbar.addAction("Strap…", lambda: self.pick_strap())
         self.strap_action.setToolTip("Scan for Bluetooth heart-rate straps and connect one")
+        self.sound = QCheckBox("sound cue")
+        self.sound.setToolTip("A soft beep when someone leaves their window")
+        self.sound.toggled.connect(self._sound_toggled)
+        toolbar.addWidget(self.sound)
         self.frames = 0
         self._shown: Snapshot | None = None
         self.timer = QTimer(self)
@@ -64,18 +120,23 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
 
-    def _add_subject(self, subject: str, simulated: bool) -> None:
-        panel = SubjectPanel(subject)
-        panel.badge.setVisible(simulated)
-        plot = TachogramPlot()
-        self._body.addWidget(panel)
-        self._body.addWidget(plot, stretch=1)
-        self.panels[subject] = panel
-        self.plots[subject] = plot
+    @property
+    def panels(self) -> dict[str, SubjectPanel]:
+        """Number panels by subject."""
+        return {name: c.panel for name, c in self.columns.items()}
+
+    @property
+    def plots(self) -> dict[str, TachogramPlot]:
+        """Tachograms by subject."""
+        return {name: c.tachogram for name, c in self.columns.items()}
+
+    def _sound_toggled(self, on: bool) -> None:
+        for column in self.columns.values():
+            column.zone.sound = on
 
     def pick_strap(self, subject: str | None = None) -> DevicePicker:
         """Open the strap picker for a subject (the first one by default)."""
-        picker = DevicePicker(self.runner, subject or next(iter(self.panels)), parent=self)
+        picker = DevicePicker(self.runner, subject or next(iter(self.columns)), parent=self)
         picker.setModal(True)
         picker.show()
         return picker
@@ -88,9 +149,7 @@ class MainWindow(QMainWindow):
             return
         self._shown = snapshot
         for s in snapshot.subjects:
-            self.panels[s.subject].show_snapshot(s)
-            if math.isfinite(snapshot.t_s):
-                self.plots[s.subject].show_snapshot(s, snapshot.t_s)
+            self.columns[s.subject].show_snapshot(s, snapshot.t_s)
 
     def _on_status(self, source: str, status: SourceStatus) -> None:
         text = f"{source}: {status.state.value}"

@@ -1,0 +1,188 @@
+"""The window of tolerance on screen: a zone indicator and the arousal index over time.
+
+The indicator uses colour *and* words *and* shape, so it reads without colour vision:
+a circle inside the window, a triangle pointing up above it, pointing down below it,
+and a hollow diamond when there is no estimate. Colours are Okabe & Ito's (2008).
+"""
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+
+from app.snapshot import SubjectSnapshot
+from dsp.arousal import Zone
+from ui.plots import BLUE, GREY, VERMILION
+
+GREEN = "#009E73"
+
+ZONE_STYLE = {
+    Zone.WINDOW: (GREEN, "Inside your window"),
+    Zone.HYPER: (VERMILION, "Above your window — high arousal"),
+    Zone.HYPO: (BLUE, "Low arousal — check in"),
+    Zone.UNKNOWN: (GREY, "No estimate"),
+}
+
+
+def format_minutes(seconds: float) -> str:
+    """``m:ss`` for a duration in seconds."""
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class ZoneIndicator(QWidget):
+    """A large zone badge; flashes (and optionally beeps) when the window is left."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(260, 72)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.zone: Zone | None = None
+        self.detail = "Calibrate a resting baseline to see your window"
+        self.sound = False
+        self._flash = QTimer(self)
+        self._flash.setSingleShot(True)
+        self._flash.timeout.connect(self.update)
+        self.cues = 0
+
+    @property
+    def text(self) -> str:
+        """The words shown."""
+        if self.zone is None:
+            return self.detail
+        words = ZONE_STYLE[self.zone][1]
+        return f"{words}: {self.detail}" if self.zone is Zone.UNKNOWN and self.detail else words
+
+    def show_zone(self, zone: Zone | None, detail: str = "") -> None:
+        """Show a zone; leaving the window triggers a gentle cue."""
+        if zone is not self.zone and self.zone is Zone.WINDOW and zone in (Zone.HYPER, Zone.HYPO):
+            self.cues += 1
+            self._flash.start(3000)
+            if self.sound:
+                QApplication.beep()
+        if zone is not self.zone or detail != self.detail:
+            self.zone, self.detail = zone, detail
+            self.setToolTip(self.text)
+            self.update()
+
+    def paintEvent(self, event) -> None:
+        """Draw the shape and the words."""
+        colour = QColor(ZONE_STYLE[self.zone][0] if self.zone else GREY)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self._flash.isActive():
+            painter.setPen(QPen(colour, 4))
+            painter.drawRoundedRect(QRectF(self.rect()).adjusted(2, 2, -2, -2), 8, 8)
+        h = self.height()
+        size = h * 0.6
+        box = QRectF(12, (h - size) / 2, size, size)
+        painter.setPen(QPen(colour.darker(130), 2))
+        painter.setBrush(colour if self.zone not in (None, Zone.UNKNOWN) else Qt.BrushStyle.NoBrush)
+        cx, top, bottom = box.center().x(), box.top(), box.bottom()
+        if self.zone is Zone.WINDOW:
+            painter.drawEllipse(box)
+        elif self.zone is Zone.HYPER:
+            painter.drawPolygon(
+                QPolygonF(
+                    [QPointF(cx, top), QPointF(box.right(), bottom), QPointF(box.left(), bottom)]
+                )
+            )
+        elif self.zone is Zone.HYPO:
+            painter.drawPolygon(
+                QPolygonF(
+                    [QPointF(box.left(), top), QPointF(box.right(), top), QPointF(cx, bottom)]
+                )
+            )
+        else:
+            cy = box.center().y()
+            painter.drawPolygon(
+                QPolygonF(
+                    [
+                        QPointF(cx, top),
+                        QPointF(box.right(), cy),
+                        QPointF(cx, bottom),
+                        QPointF(box.left(), cy),
+                    ]
+                )
+            )
+        font = QFont(self.font())
+        font.setPointSizeF(15 if self.zone is not None else 11)
+        font.setBold(self.zone is not None)
+        painter.setFont(font)
+        painter.setPen(QColor("#000000"))
+        text_box = QRectF(box.right() + 14, 0, self.width() - box.right() - 20, h)
+        painter.drawText(
+            text_box, Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap, self.text
+        )
+
+
+class ArousalPlot(pg.PlotWidget):
+    """Arousal index over the last ``window_s`` seconds against the person's band.
+
+    The shaded band is the window of tolerance: its upper edge is the HYPER threshold
+    of the index, its lower edge the HYPO threshold of the smoothed HR z-score, which
+    is drawn dashed.
+    """
+
+    def __init__(self, window_s: float = 600.0, parent=None) -> None:
+        super().__init__(parent=parent, background="w")
+        self.window_s = window_s
+        plot = self.getPlotItem()
+        plot.setLabel("left", "arousal index (z)")
+        plot.setLabel("bottom", "time before the newest beat (s)")
+        plot.setXRange(-window_s, 0, padding=0)
+        plot.setYRange(-4, 4, padding=0)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.showGrid(y=True, alpha=0.2)
+        plot.addLegend(offset=(10, 5))
+        self.band = pg.LinearRegionItem(
+            values=(-1.5, 1.5),
+            orientation="horizontal",
+            movable=False,
+            brush=pg.mkBrush(0, 158, 115, 40),
+            pen=pg.mkPen(GREEN, width=1),
+        )
+        plot.addItem(self.band)
+        self.z_hr = plot.plot(
+            pen=pg.mkPen(BLUE, width=1, style=Qt.PenStyle.DashLine),
+            name="heart-rate z (low-arousal axis)",
+            skipFiniteCheck=True,
+        )
+        self.index = plot.plot(
+            pen=pg.mkPen("#000000", width=2),
+            name="arousal index",
+            skipFiniteCheck=True,
+            connect="finite",
+        )
+
+    def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
+        """Draw one subject's arousal history relative to ``now_s``."""
+        lower, upper = s.band
+        if math.isfinite(lower) and math.isfinite(upper):
+            self.band.setRegion((lower, upper))
+        x = s.arousal_t_s - now_s
+        self.index.setData(x, s.arousal_index)
+        self.z_hr.setData(x, s.arousal_z_hr)
+        finite = s.arousal_index[np.isfinite(s.arousal_index)]
+        if finite.size:
+            top = max(4.0, float(finite.max()) + 0.5)
+            bottom = min(-4.0, float(np.nanmin(s.arousal_z_hr)) - 0.5)
+            self.getPlotItem().setYRange(bottom, top, padding=0)
+
+
+def zone_times_text(s: SubjectSnapshot) -> str:
+    """Time in each zone this session, in words."""
+    seconds = s.zone_seconds
+    parts = [
+        f"inside {format_minutes(seconds.get(Zone.WINDOW, 0))}",
+        f"above {format_minutes(seconds.get(Zone.HYPER, 0))}",
+        f"low {format_minutes(seconds.get(Zone.HYPO, 0))}",
+        f"no estimate {format_minutes(seconds.get(Zone.UNKNOWN, 0))}",
+    ]
+    return "Time in zones (m:ss): " + " · ".join(parts)
+
+
+__all__ = ["ArousalPlot", "ZoneIndicator", "format_minutes", "zone_times_text"]
