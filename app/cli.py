@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.config import AppConfig, ConfigError, load_config
 from app.engine import Engine
+from app.profiles import Profile, ProfileError, ProfileStore
 from app.sinks import JsonLinesSink, Sink
 from app.sources import (
     SourceSpec,
@@ -23,6 +24,7 @@ from app.sources import (
     default_subjects,
     parse_source_spec,
 )
+from dsp.arousal import ArousalSettings, Baseline, CalibrationError, CalibrationSettings
 from sensors.base import BeatSource, SensorError
 
 log = logging.getLogger("heartsync")
@@ -85,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="settings file (default: the user's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument(
+        "--profiles", type=Path, metavar="DIR", help="folder of profiles (default: the user's)"
+    )
     _add_source_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -108,10 +113,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the window when the session ends (with --duration)",
     )
     run.add_argument(
+        "--profile",
+        action="append",
+        metavar="[SUBJECT=]NAME",
+        help="measure arousal against a calibrated profile (for the first subject, or the "
+        "one named); repeat for two people",
+    )
+    run.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object per corrected beat on standard output (headless)",
     )
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="take a resting baseline without the window and save it to a profile",
+        description="Sit still and breathe normally; the first minute is dropped.",
+    )
+    _add_source_options(calibrate)
+    calibrate.add_argument("--name", required=True, help="profile name or alias")
+    calibrate.add_argument(
+        "--minutes",
+        type=_number(3, False, "minutes of rest, 3 or more"),
+        default=5.0,
+        help="length of the rest, minutes (default 5, at least 3)",
+    )
+
+    profiles = commands.add_parser("profiles", help="list (or delete) the calibrated profiles")
+    profiles.add_argument("--delete", metavar="NAME", help="delete this profile")
 
     scan = commands.add_parser("scan", help="list nearby heart-rate straps")
     scan.add_argument(
@@ -166,17 +195,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    store = ProfileStore(args.profiles)
     try:
         config = load_config(args.config)
         if args.command == "scan":
             return _scan(args.timeout)
+        if args.command == "profiles":
+            return _profiles(store, args.delete)
         specs, speed = _resolve(args, config)
         sources = make_sources(specs, speed)
-    except (ConfigError, SourceSpecError) as exc:
+        baselines = _baselines(store, getattr(args, "profile", None), sources)
+    except (ConfigError, SourceSpecError, ProfileError) as exc:
         parser.exit(2, f"heartsync: error: {exc}\n")
+    if args.command == "calibrate":
+        return _calibrate(store, sources[0], args.name, args.minutes)
     if args.command == "run" and args.headless:
         sinks: list[Sink] = [JsonLinesSink(sys.stdout)] if args.json else []
         engine = Engine(sources, sinks)
+        for subject, profile in baselines.items():
+            engine.set_baseline(
+                subject, profile.baseline, ArousalSettings(band_widen=profile.band_widen)
+            )
         try:
             asyncio.run(run_headless(engine, args.duration))
         except KeyboardInterrupt:
@@ -190,7 +229,95 @@ def main(argv: Sequence[str] | None = None) -> int:
         sources,
         duration_s=getattr(args, "duration", None),
         exit_when_done=getattr(args, "exit_when_done", False),
+        profiles_dir=args.profiles,
+        profiles={subject: profile.name for subject, profile in baselines.items()},
     )
+
+
+def _baselines(
+    store: ProfileStore, requests: list[str] | None, sources: list[BeatSource]
+) -> dict[str, Profile]:
+    """Profiles asked for with ``--profile [SUBJECT=]NAME``, by subject."""
+    subjects = [s.subject for s in sources]
+    chosen: dict[str, Profile] = {}
+    for i, request in enumerate(requests or []):
+        subject, eq, name = request.rpartition("=")
+        if not eq:
+            if i >= len(subjects):
+                raise SourceSpecError(f"--profile {request!r}: more profiles than sources")
+            subject = subjects[i]
+        if subject not in subjects:
+            raise SourceSpecError(
+                f"--profile {request!r}: no subject {subject!r} (have {subjects})"
+            )
+        profile = store.load(name)
+        if profile.baseline is None:
+            raise ProfileError(f"profile {name!r} has no baseline: run 'heartsync calibrate' first")
+        chosen[subject] = profile
+    return chosen
+
+
+def _calibrate(store: ProfileStore, source: BeatSource, name: str, minutes: float) -> int:
+    """Headless resting baseline into a profile."""
+    settings = CalibrationSettings(duration_s=60.0 * minutes)
+    engine = Engine([source])
+
+    async def calibrate() -> Baseline:
+        runner = asyncio.create_task(run_headless(engine, None))
+        try:
+            return await engine.calibrate(source.subject, settings)
+        finally:
+            engine.stop()
+            await runner
+
+    log.info("calibrating %s for %.0f min: sit still, breathe normally", name, minutes)
+    try:
+        baseline = asyncio.run(calibrate())
+    except CalibrationError as exc:
+        print(f"heartsync: baseline refused: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("heartsync: calibration cancelled", file=sys.stderr)
+        return 1
+    try:
+        existing = store.load(name) if name in store.names() else Profile(name)
+        path = store.save(existing.calibrated(baseline))
+    except ProfileError as exc:
+        print(f"heartsync: error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"saved {name} to {path}: resting HR {baseline.hr_bpm:.1f} bpm "
+        f"(scale {baseline.hr_scale_bpm:.1f}), ln RMSSD {baseline.ln_rmssd:.2f} "
+        f"(scale {baseline.ln_rmssd_scale:.2f}), {100 * baseline.clean_fraction:.0f} % clean beats"
+    )
+    return 0
+
+
+def _profiles(store: ProfileStore, delete: str | None) -> int:
+    if delete is not None:
+        store.delete(delete)
+        print(f"deleted profile {delete}")
+        return 0
+    names = store.names()
+    if not names:
+        print(f"no profiles yet in {store.folder}; create one with 'heartsync calibrate'")
+    for name in names:
+        try:
+            profile = store.load(name)
+        except ProfileError as exc:
+            print(f"{name:<24} unreadable: {exc}")
+            continue
+        b = profile.baseline
+        summary = (
+            "not calibrated"
+            if b is None
+            else (
+                f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
+                f"calibrated {profile.calibrated_at[:16]}"
+            )
+        )
+        print(f"{name:<24} {summary}")
+    return 0
 
 
 def _scan(timeout_s: float) -> int:

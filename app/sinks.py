@@ -51,6 +51,10 @@ def beat_record(result: BeatResult) -> dict:
         "hf_ms2": _num(hrv.hf_ms2),
         "artifact_rate": _num(quality.artifact_rate, 4),
         "signal_ok": quality.ok,
+        "arousal": None if result.arousal is None else _num(result.arousal.index),
+        "z_hr": None if result.arousal is None else _num(result.arousal.z_hr),
+        "z_vagal": None if result.arousal is None else _num(result.arousal.z_vagal),
+        "zone": None if result.arousal is None else result.arousal.zone.value,
     }
 
 

@@ -2,6 +2,7 @@
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
@@ -12,7 +13,11 @@ from ui.main_window import MainWindow
 
 
 def run_gui(
-    sources: Sequence[BeatSource], duration_s: float | None = None, exit_when_done: bool = False
+    sources: Sequence[BeatSource],
+    duration_s: float | None = None,
+    exit_when_done: bool = False,
+    profiles_dir: Path | None = None,
+    profiles: dict[str, str] | None = None,
 ) -> int:
     """Run the window until it is closed; returns the process exit code.
 
@@ -24,6 +29,10 @@ def run_gui(
         Session length in seconds of stream time; ``None`` until the window closes.
     exit_when_done : bool
         Close the window when the session ends.
+    profiles_dir : Path or None
+        Folder of profiles (the user's data folder by default).
+    profiles : dict of str to str or None
+        Profile name to use, by subject.
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heartsync")
@@ -35,7 +44,10 @@ def run_gui(
             window.events.finished.emit("" if error is None else str(error))
 
     runner = EngineThread(engine, duration_s, on_finished=finished, keep_alive=True)
-    window = MainWindow(runner)
+    window = MainWindow(runner, profiles=profiles_dir)
+    for subject, name in (profiles or {}).items():
+        window.columns[subject].profile.reload(select=name)
+        window.columns[subject].profile.use(name)
     if exit_when_done:
         window.events.finished.connect(window.close)
     runner.start()
