@@ -131,3 +131,70 @@ def test_gui_entry_point_opens_and_exits_zero(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_calibrate_profiles_and_zones_in_json(tmp_path):
+    import stat
+
+    profiles = str(tmp_path / "profiles")
+    cal = run_cli(
+        "--profiles",
+        profiles,
+        "calibrate",
+        "--source",
+        "sim:seed=1",
+        "--speed",
+        "0",
+        "--name",
+        "Alex",
+        "--minutes",
+        "3",
+    )
+    assert cal.returncode == 0, cal.stderr
+    assert "saved Alex" in cal.stdout
+    path = tmp_path / "profiles" / "Alex.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    listed = run_cli("--profiles", profiles, "profiles")
+    assert listed.returncode == 0 and listed.stdout.startswith("Alex")
+    out = run_cli(
+        "--profiles",
+        profiles,
+        "run",
+        "--headless",
+        "--source",
+        "sim:seed=1,scenario=stress,onset=240,step=180",
+        "--profile",
+        "Alex",
+        "--duration",
+        "600",
+        "--speed",
+        "0",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    zones = [r["zone"] for r in records]
+    assert "hyper" in zones and "window" in zones
+    assert all(r["arousal"] is None or isinstance(r["arousal"], float) for r in records)
+    missing = run_cli("--profiles", profiles, "run", "--headless", "--profile", "Kim")
+    assert missing.returncode == 2 and "no profile named 'Kim'" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_calibration_refused_for_a_noisy_rest(tmp_path):
+    out = run_cli(
+        "--profiles",
+        str(tmp_path),
+        "calibrate",
+        "--source",
+        "sim:artifacts=0.09",
+        "--speed",
+        "0",
+        "--name",
+        "Noisy",
+        "--minutes",
+        "3",
+    )
+    assert out.returncode == 1
+    assert "baseline refused" in out.stderr and "clean" in out.stderr
+    assert not (tmp_path / "Noisy.json").exists()
