@@ -432,6 +432,8 @@ class BleHeartRateSource(BaseSource):
         if self._running:
             raise RuntimeError(f"{self.name}: beats() is already running")
         self._running = True
+        self._queue.clear()
+        self._wakeup = asyncio.Event()  # bound to this loop (a source may be reused)
         try:
             await self._open()
             queue = self._queue
@@ -457,9 +459,10 @@ class BleHeartRateSource(BaseSource):
             m = parse(payload)
         except MalformedPayloadError as exc:
             self.bad_payloads += 1
-            log.warning(
-                "%s: ignored bad payload (%d so far): %s", self.name, self.bad_payloads, exc
-            )
+            if self.bad_payloads <= 10 or self.bad_payloads % 100 == 0:  # no log flood
+                log.warning(
+                    "%s: ignored bad payload (%d so far): %s", self.name, self.bad_payloads, exc
+                )
             return []
         self.payloads += 1
         self.last_hr_bpm = m.hr_bpm
@@ -486,7 +489,7 @@ class BleHeartRateSource(BaseSource):
             return []
         self._last_payload, self._last_payload_s = payload, arrival_s
         self.last_arrival_s = arrival_s
-        hr_bpm = float(m.hr_bpm) if m.hr_bpm else None
+        hr_bpm = float(m.hr_bpm) if m.hr_bpm else None  # 0: the strap has no estimate
         times = self._clock.stamp(arrival_s, rr_ms)
         subject, source, contact = self.subject, self.name, m.contact
         return [
@@ -541,7 +544,8 @@ class BleHeartRateSource(BaseSource):
                         await self._connect(device)
                         self._status_connected()
                         return
-            except SensorError:
+            except SensorError as exc:  # e.g. a device without 0x2A37
+                self._status_now(SourceState.FAILED, str(exc))
                 raise
             except Exception as exc:  # bleak, D-Bus, OS: judged by describe_ble_error
                 if _adapter_problem(exc):
