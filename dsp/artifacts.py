@@ -247,6 +247,9 @@ class ArtifactCorrector:
         self._qth1: list[float] = []
         self._qth2: list[float] = []
         self._qmed: list[float | None] = []
+        # True when the beat is normal for sure if the previous beat was (|d0| <= 1
+        # against its raw predecessor, windowed rule, no invalid value just before)
+        self._qfast: list[bool] = []
         self._inv_pending: list[tuple[float, float, int]] = []
         # Decision state.
         self._c1: float | None = None  # previous corrected interval
@@ -351,6 +354,7 @@ class ArtifactCorrector:
         self._qth1.append(_NAN)
         self._qth2.append(_NAN)
         self._qmed.append(None)
+        self._qfast.append(False)
 
     def _push_one(self, t: float, rr: float) -> None:
         idx = self._n_in
@@ -399,14 +403,26 @@ class ArtifactCorrector:
         base_idx = self._n_in
         t_l = t.tolist()
         rr_l = rr.tolist()
-        prev = 0
-        for p in vpos.tolist():
-            for k in range(prev, p):
+        if vpos.size == rr.size:  # no invalid value: bulk append
+            first_inv = self._inv_pending or None
+            self._inv_pending = []
+            self._qt.extend(t_l)
+            self._qx.extend(rr_l)
+            self._qi.extend(range(base_idx, base_idx + rr.size))
+            self._qinv.extend([first_inv] + [None] * (rr.size - 1))
+            self._qth1.extend([_NAN] * rr.size)
+            self._qth2.extend([_NAN] * rr.size)
+            self._qmed.extend([None] * rr.size)
+            self._qfast.extend([False] * rr.size)
+        else:
+            prev = 0
+            for p in vpos.tolist():
+                for k in range(prev, p):
+                    self._inv_pending.append((t_l[k], rr_l[k], base_idx + k))
+                self._append_valid(t_l[p], rr_l[p], base_idx + p)
+                prev = p + 1
+            for k in range(prev, rr.size):
                 self._inv_pending.append((t_l[k], rr_l[k], base_idx + k))
-            self._append_valid(t_l[p], rr_l[p], base_idx + p)
-            prev = p + 1
-        for k in range(prev, rr.size):
-            self._inv_pending.append((t_l[k], rr_l[k], base_idx + k))
         self._n_in += rr.size
 
         xb = rr[vpos]
@@ -433,6 +449,19 @@ class ArtifactCorrector:
         self._qth1[q0 : q0 + B] = th1.tolist()
         self._qth2[q0 : q0 + B] = th2.tolist()
         self._qmed[q0 : q0 + B] = med.tolist()
+        # fast flags: |x_v - x_(v-1)| / th1 <= 1 (the d0 test of _decide, same arithmetic)
+        xprev = X[M - 2 - la : M - 2 - la + B]
+        d0 = (xv - xprev) / th1
+        fast = (d0 >= -1.0) & (d0 <= 1.0)
+        first_v = n0 + 1 - la
+        n_cold = max(0, self.settings.cold_start_beats - first_v)
+        fast[: min(B, n_cold)] = False
+        fl = fast.tolist()
+        qinv = self._qinv
+        for i in range(B):
+            if fl[i] and qinv[q0 + i] is not None:
+                fl[i] = False
+        self._qfast[q0 : q0 + B] = fl
         # Leave the incremental state exactly as beat-by-beat pushes would.
         self._nv += B
         self._xs.extend(xb[-self._hist :].tolist())
@@ -477,8 +506,21 @@ class ArtifactCorrector:
     def _decide_ready(self, final: bool) -> None:
         qx = self._qx
         qmed = self._qmed
-        while self._qh < len(qx) and qmed[self._qh] is not None:
-            self._qh += self._decide(self._qh, final)
+        qfast = self._qfast
+        n = len(qx)
+        h = self._qh
+        while h < n and qmed[h] is not None:
+            if self._held >= 0 and qfast[h]:
+                # A run of beats that are normal given a normal predecessor: the same
+                # outcome as _decide on each (d0 was computed with the same arithmetic).
+                e = h + 1
+                while e < n and qfast[e] and qmed[e] is not None:
+                    e += 1
+                self._emit_run(h, e)
+                h = e
+            else:
+                h += self._decide(h, final)
+        self._qh = h
         if self._qh > 256:
             h = self._qh
             for lst in (
@@ -489,10 +531,23 @@ class ArtifactCorrector:
                 self._qth1,
                 self._qth2,
                 self._qmed,
+                self._qfast,
             ):
                 del lst[:h]
             self._qv0 += h
             self._qh = 0
+
+    def _emit_run(self, h: int, e: int) -> None:
+        qx = self._qx[h:e]
+        self._ot.extend(self._qt[h:e])
+        self._orr.extend(qx)
+        self._oraw.extend(qx)
+        self._ocode.extend([_CLEAN] * (e - h))
+        self._oidx.extend(self._qi[h:e])
+        self._held = len(self._ot) - 1
+        self._c2 = qx[-2] if e - h >= 2 else self._c1
+        self._c1 = qx[-1]
+        self._last_med = self._qmed[e - 1]
 
     def _decide(self, h: int, final: bool) -> int:
         """Decide queue entry ``h``; return how many valid beats it consumed."""
