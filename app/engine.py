@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from app.sinks import Sink
 from app.snapshot import CalibrationView, Snapshot, SubjectHistory, SubjectSnapshot
@@ -24,7 +24,7 @@ from dsp.arousal import (
     CalibrationSettings,
 )
 from dsp.pipeline import BeatResult, PipelineSettings, SubjectPipeline
-from sensors.base import BeatSource, SensorError, SourceState, SourceStatus
+from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,40 @@ class Engine:
         """Ask :meth:`run` to finish (call on the engine loop)."""
         self._stop.set()
 
+    # -- sinks beyond processed beats: raw beats, markers, events, other streams ------
+    # Optional sink methods, called when a sink has them: ``write_raw(beat)``,
+    # ``write_marker(t, text)``, ``write_event(t, event_dict)`` and
+    # ``write_sample(spec, subject, t, values)`` (see app.streams.StreamSink).
+
+    def _sinks_with(self, method: str) -> list:
+        return [f for f in (getattr(s, method, None) for s in self.sinks) if f is not None]
+
+    def mark(self, text: str, t: float | None = None) -> None:
+        """Annotate the session (marker hotkeys); ``t`` defaults to now in stream time."""
+        t = self._stream_now() if t is None else t
+        for write in self._sinks_with("write_marker"):
+            write(t, text)
+
+    def publish(self, spec: object, subject: str, t: float, values: Sequence) -> None:
+        """Send one sample of a declared stream (``app.streams.StreamSpec``) to the sinks."""
+        for write in self._sinks_with("write_sample"):
+            write(spec, subject, t, values)
+
+    def _event(self, kind: str, subject: str | None, **data: object) -> None:
+        """A session event for the recording and the marker stream (replays re-apply some)."""
+        t = self._stream_now()
+        for write in self._sinks_with("write_event"):
+            write(t, {"event": kind, "subject": subject, **data})
+
+    async def add_sink(self, sink: Sink) -> None:
+        """Start sending to another sink (LSL toggle, record button); engine loop."""
+        self.sinks = [*self.sinks, sink]
+
+    async def remove_sink(self, sink: Sink) -> None:
+        """Stop sending to a sink and close it (off the loop: closing may wait for disk)."""
+        self.sinks = [s for s in self.sinks if s is not sink]
+        await asyncio.to_thread(sink.close)
+
     async def run(self, duration_s: float | None = None, keep_alive: bool = False) -> None:
         """Stream until every source ends, ``duration_s`` of stream time passes, or stop.
 
@@ -207,12 +241,19 @@ class Engine:
             sub.pipeline.settings = replace(sub.pipeline.settings, arousal=settings)
         sub.pipeline.set_baseline(baseline)
         sub.cached = None
+        self._event(
+            "baseline",
+            subject,
+            baseline=None if baseline is None else baseline.to_dict(),
+            arousal=asdict(sub.pipeline.settings.arousal),
+        )
 
     def set_paced(self, paced: bool, subject: str | None = None) -> None:
         """Tell the arousal stage whether breathing is paced (all subjects by default)."""
         for name, sub in self._subjects.items():
             if subject is None or name == subject:
                 sub.pipeline.paced = paced
+        self._event("paced", subject, paced=paced)
 
     async def calibrate(
         self, subject: str, settings: CalibrationSettings = CalibrationSettings()
@@ -231,6 +272,7 @@ class Engine:
         sub.calibration_done = asyncio.get_running_loop().create_future()
         sub.calibration_view = CalibrationView(0.0, settings.duration_s)
         sub.cached = None
+        self._event("calibration", subject, phase="start", duration_s=settings.duration_s)
         try:
             return await sub.calibration_done
         finally:
@@ -250,9 +292,11 @@ class Engine:
         except CalibrationError as exc:
             sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, None, str(exc))
             sub.calibration_done.set_exception(exc)
+            self._event("calibration", sub.source.subject, phase="failed", message=str(exc))
         else:
             sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, baseline)
             sub.calibration_done.set_result(baseline)
+            self._event("calibration", sub.source.subject, phase="done", **baseline.to_dict())
         sub.calibration = None
 
     def _start_consumer(self, sub: _Subject) -> None:
@@ -295,6 +339,9 @@ class Engine:
         try:
             async with contextlib.aclosing(source.beats()) as beats:
                 async for beat in beats:
+                    if not isinstance(beat, Beat):  # a replayed session event: re-apply it
+                        beat.apply(self)
+                        continue
                     if not self._started:
                         self._start_session(beat.t)
                     if beat.t >= self._deadline:
@@ -302,6 +349,8 @@ class Engine:
                         break
                     sub.beats_received += 1
                     sub.history.add_raw(beat)
+                    for write in self._sinks_with("write_raw"):
+                        write(beat)
                     sub.cached = None
                     if not beat.t <= self._latest_t:
                         self._latest_t = beat.t
@@ -333,6 +382,7 @@ class Engine:
         sub.cached = None
         for sink in self.sinks:
             sink.status(sub.source.subject, source_name, status)
+        self._event("status", sub.source.subject, state=status.state.value, message=status.message)
         for listener in self._status_listeners:
             listener(source_name, status)
         self._publish(force=True)
