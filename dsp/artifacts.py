@@ -340,10 +340,13 @@ class ArtifactCorrector:
         if m < 0.0:
             m *= 2.0
         self._amrr.push(abs(m))
+        th1 = self._th(self._adrr)
+        th2 = self._th(self._amrr)
         q = v - self._qv0
-        self._qth1[q] = self._th(self._adrr)
-        self._qth2[q] = self._th(self._amrr)
-        self._qmed[q] = med
+        if q >= 0:  # else beat v was already consumed by its predecessor's decision
+            self._qth1[q] = th1
+            self._qth2[q] = th2
+            self._qmed[q] = med
 
     def _append_valid(self, t: float, x: float, idx: int) -> None:
         self._qt.append(t)
@@ -444,11 +447,13 @@ class ArtifactCorrector:
         )
         th1 = self._th_array(a1, r1, r3, alpha, floor, B)
         th2 = self._th_array(a2, r1, r3, alpha, floor, B)
-        # Assign to queue entries of valid beats n0+1-la .. n0+B-la.
+        # Assign to queue entries of valid beats n0+1-la .. n0+B-la (some of the first
+        # ones may already be gone: consumed by their predecessor's decision).
         q0 = n0 + 1 - la - self._qv0
-        self._qth1[q0 : q0 + B] = th1.tolist()
-        self._qth2[q0 : q0 + B] = th2.tolist()
-        self._qmed[q0 : q0 + B] = med.tolist()
+        skip = max(0, -q0)
+        self._qth1[q0 + skip : q0 + B] = th1[skip:].tolist()
+        self._qth2[q0 + skip : q0 + B] = th2[skip:].tolist()
+        self._qmed[q0 + skip : q0 + B] = med[skip:].tolist()
         # fast flags: |x_v - x_(v-1)| / th1 <= 1 (the d0 test of _decide, same arithmetic)
         xprev = X[M - 2 - la : M - 2 - la + B]
         d0 = (xv - xprev) / th1
@@ -458,10 +463,10 @@ class ArtifactCorrector:
         fast[: min(B, n_cold)] = False
         fl = fast.tolist()
         qinv = self._qinv
-        for i in range(B):
+        for i in range(skip, B):
             if fl[i] and qinv[q0 + i] is not None:
                 fl[i] = False
-        self._qfast[q0 : q0 + B] = fl
+        self._qfast[q0 + skip : q0 + B] = fl[skip:]
         # Leave the incremental state exactly as beat-by-beat pushes would.
         self._nv += B
         self._xs.extend(xb[-self._hist :].tolist())
@@ -604,8 +609,10 @@ class ArtifactCorrector:
                     self._c1 = a
                     return 1
                 s22 = min(d1, d2) if d0 >= 0.0 else max(d1, d2)
-                long_ = d0 > 1.0 and s22 < -1.0
-                short_ = d0 < -1.0 and s22 > 1.0
+                # Long/short: the next beats return (S22). When the deviation grows
+                # into the next beat, that beat is the artifact: it is judged next.
+                long_ = d0 > 1.0 and s22 < -1.0 and not d1 > 1.0
+                short_ = d0 < -1.0 and s22 > 1.0 and not d1 < -1.0
                 big = m0 > 3.0 or m0 < -3.0
                 if not (long_ or short_ or big or ect):
                     kind, rep = _CLEAN, x0
@@ -830,8 +837,8 @@ def correct_rr(
     -------
     rr_corrected : numpy.ndarray
         Corrected intervals, milliseconds. Its length differs from the input by one per
-        extra beat (merged) and one per missed beat (split); invalid values before any
-        valid one are dropped.
+        extra beat (merged) and one per missed beat (split); a sequence without any valid
+        value gives no beats.
     flags : ArtifactFlags
         What was done to each input interval.
 
