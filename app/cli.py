@@ -6,6 +6,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import signal
@@ -20,10 +21,11 @@ from app.sinks import JsonLinesSink, Sink
 from app.sources import (
     SourceSpec,
     SourceSpecError,
-    build_source,
+    build_sources,
     default_subjects,
     parse_source_spec,
 )
+from app.xdf import RecordingError
 from dsp.arousal import ArousalSettings, Baseline, CalibrationError, CalibrationSettings
 from sensors.base import BeatSource, SensorError
 
@@ -32,8 +34,10 @@ log = logging.getLogger("heartsync")
 SPEC_HELP = (
     "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
     "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
-    "artifacts, subject) or 'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap). "
-    "Repeat for two people."
+    "artifacts, subject), 'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap), "
+    "'lsl:NAME_OR_SOURCE_ID[,subject=ALIAS]' (an LSL stream of RR or heart rate, e.g. another "
+    "heartsync's) or 'replay:FILE.xdf[,subject=S][,as=ALIAS][,stream=NAME]' (a recording; every "
+    "subject in it unless one is picked). Repeat for two people."
 )
 
 
@@ -124,6 +128,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON object per corrected beat on standard output (headless)",
     )
+    run.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish every stream on Lab Streaming Layer (off by default: health data on a "
+        "shared network)",
+    )
+    run.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE.xdf",
+        help="record raw and corrected beats, metrics, zones and markers to a new XDF file "
+        "(owner-only; flushed every second)",
+    )
+    run.add_argument(
+        "--status-every",
+        type=_number(0, False, "seconds"),
+        default=10.0,
+        metavar="S",
+        help="seconds between one-line status reports on stderr (headless; default 10, 0 none)",
+    )
+
+    repair = commands.add_parser(
+        "repair",
+        help="close an XDF recording whose writer died (crash, power cut, full disk)",
+        description="Keep every whole chunk, drop a chunk cut short, add the missing stream "
+        "footers. The file is replaced atomically unless --out is given.",
+    )
+    repair.add_argument("file", type=Path, metavar="FILE.xdf", help="the recording")
+    repair.add_argument("--out", type=Path, metavar="FILE.xdf", help="write the repaired copy here")
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -164,20 +197,44 @@ def make_sources(specs: Sequence[SourceSpec], speed: float) -> list[BeatSource]:
     subjects = default_subjects(list(specs))
     if len(set(subjects)) != len(subjects):
         raise SourceSpecError(f"two sources share a subject: {subjects}; set subject=... on each")
-    return [
-        build_source(spec, subject, speed) for spec, subject in zip(specs, subjects, strict=True)
+    sources = [
+        source
+        for spec, subject in zip(specs, subjects, strict=True)
+        for source in build_sources(spec, subject, speed)
     ]
+    names = [s.subject for s in sources]
+    if len(set(names)) != len(names):
+        raise SourceSpecError(f"two sources share a subject: {names}; set subject=/as= on each")
+    return sources
 
 
-async def run_headless(engine: Engine, duration_s: float | None) -> None:
-    """Run the engine until done; SIGINT/SIGTERM stop it cleanly (files closed)."""
+async def run_headless(
+    engine: Engine, duration_s: float | None, status_every_s: float = 0.0, status=None
+) -> None:
+    """Run the engine until done; SIGINT/SIGTERM stop it cleanly (files closed).
+
+    With ``status_every_s`` > 0, ``status()`` is logged every that many wall seconds.
+    """
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, engine.stop)
         except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
             pass
-    await engine.run(duration_s)
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(status_every_s)
+            log.info("%s", status())
+
+    ticker = asyncio.create_task(report()) if status_every_s > 0 and status else None
+    try:
+        await engine.run(duration_s)
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
 
 
 def _resolve(args: argparse.Namespace, config: AppConfig) -> tuple[list[SourceSpec], float]:
@@ -202,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scan(args.timeout)
         if args.command == "profiles":
             return _profiles(store, args.delete)
+        if args.command == "repair":
+            return _repair(args.file, args.out)
         specs, speed = _resolve(args, config)
         sources = make_sources(specs, speed)
         baselines = _baselines(store, getattr(args, "profile", None), sources)
@@ -211,16 +270,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _calibrate(store, sources[0], args.name, args.minutes)
     if args.command == "run" and args.headless:
         sinks: list[Sink] = [JsonLinesSink(sys.stdout)] if args.json else []
+        try:
+            sinks.extend(_stream_sinks(sources, args.lsl, args.record))
+        except RecordingError as exc:
+            parser.exit(2, f"heartsync: error: {exc}\n")
         engine = Engine(sources, sinks)
         for subject, profile in baselines.items():
             engine.set_baseline(
                 subject, profile.baseline, ArousalSettings(band_widen=profile.band_widen)
             )
         try:
-            asyncio.run(run_headless(engine, args.duration))
+            asyncio.run(
+                run_headless(engine, args.duration, args.status_every, lambda: status_line(engine))
+            )
         except KeyboardInterrupt:
             pass
-        return 1 if engine.errors else 0
+        failed = [s for s in engine.sinks if getattr(s, "error", None) is not None]
+        return 1 if engine.errors or failed else 0
+    if args.command == "run" and (args.lsl or args.record):
+        parser.exit(
+            2, "heartsync: error: --lsl and --record need --headless (the window has buttons)\n"
+        )
     if args.command == "run" and args.json:
         parser.exit(2, "heartsync: error: --json needs --headless\n")
     from ui.app import run_gui
@@ -317,6 +387,62 @@ def _profiles(store: ProfileStore, delete: str | None) -> int:
             )
         )
         print(f"{name:<24} {summary}")
+    return 0
+
+
+def _stream_sinks(sources: list[BeatSource], lsl: bool, record: Path | None) -> list[Sink]:
+    """The LSL outlets and the XDF recorder asked for (raises RecordingError)."""
+    sinks: list[Sink] = []
+    if record is not None:
+        from app.recorder import XdfRecorder
+
+        sinks.append(XdfRecorder(record, sources))
+    if lsl:
+        from app.lsl_outlet import LslOutletSink
+
+        sinks.append(LslOutletSink(sources))
+    return sinks
+
+
+def status_line(engine: Engine) -> str:
+    """One line about the session: each subject, the recording, the LSL outlets."""
+    parts = []
+    for s in engine.snapshot.subjects:
+        hr = s.last.hrv.hr_bpm if s.last is not None else math.nan
+        rmssd = s.last.hrv.rmssd_ms if s.last is not None else math.nan
+        text = f"{s.subject} {s.status.state.value}, {s.beats_received} beats"
+        if math.isfinite(hr):
+            text += f", HR {hr:.0f} bpm"
+        if math.isfinite(rmssd):
+            text += f", RMSSD {rmssd:.0f} ms"
+        arousal = getattr(s.last, "arousal", None) if s.last is not None else None
+        if arousal is not None:
+            text += f", zone {arousal.zone.value}"
+        parts.append(text)
+    for sink in engine.sinks:
+        if hasattr(sink, "bytes_written"):
+            if sink.error is not None:
+                parts.append(f"recording FAILED ({sink.path.name})")
+            else:
+                minutes, seconds = divmod(int(sink.elapsed_s), 60)
+                parts.append(
+                    f"recording {sink.path.name} {minutes}:{seconds:02d} "
+                    f"{sink.bytes_written / 1e6:.2f} MB"
+                )
+        elif hasattr(sink, "stream_names"):
+            parts.append(f"LSL {len(sink.source_ids)} streams, {sink.consumers()} consumed")
+    return " | ".join(parts)
+
+
+def _repair(path: Path, out: Path | None) -> int:
+    from app.xdf import repair_xdf
+
+    try:
+        report = repair_xdf(path, out)
+    except RecordingError as exc:
+        print(f"heartsync: error: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
     return 0
 
 

@@ -1,8 +1,11 @@
 """Source specs: the ``--source`` strings of the command line and the config file.
 
 ``KIND[:TARGET][,key=value...]``, for example ``sim``, ``sim:scenario=stress,seed=3``,
-``ble:Polar H10 1A2B3C4D``, ``ble:A0:9E:1A:00:00:01,subject=client``. For ``sim`` every
-part after the colon is options. Targets may contain colons (addresses) and spaces.
+``ble:Polar H10 1A2B3C4D``, ``ble:A0:9E:1A:00:00:01,subject=client``,
+``lsl:heartsync client raw RR,subject=client`` (an LSL stream by name or source_id),
+``replay:session.xdf`` (every subject of a recording; ``subject=`` picks one, ``as=``
+renames it, ``stream=`` picks a third-party stream). For ``sim`` every part after the
+colon is options. Targets may contain colons (addresses) and spaces.
 """
 
 import re
@@ -10,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sensors.base import BeatSource
 
-KINDS = ("sim", "ble")
+KINDS = ("sim", "ble", "lsl", "replay")
 _OPTION = re.compile(r",([A-Za-z_]+)=")
 
 
@@ -104,7 +107,46 @@ def build_source(spec: SourceSpec, subject: str, speed: float = 1.0) -> BeatSour
 
         _only(spec, options, {"subject"})
         return BleHeartRateSource(spec.target, subject=options["subject"])
+    if spec.kind == "lsl":
+        from sensors.lsl_inlet import LslInletSource
+
+        _only(spec, options, {"subject"})
+        return LslInletSource(spec.target, subject=options["subject"])
+    if spec.kind == "replay":
+        sources = build_sources(spec, subject, speed)
+        if len(sources) != 1:
+            raise SourceSpecError(
+                f"{spec.target} holds {len(sources)} subjects; pick one with subject=..."
+            )
+        return sources[0]
     raise SourceSpecError(f"no source of kind {spec.kind!r}")
+
+
+def build_sources(spec: SourceSpec, subject: str, speed: float = 1.0) -> list[BeatSource]:
+    """Create the sources a spec describes: one, or for ``replay:`` one per subject.
+
+    Raises
+    ------
+    SourceSpecError
+        When the options do not fit, or a recording cannot be replayed (the message
+        says why, in one line).
+    """
+    if spec.kind != "replay":
+        return [build_source(spec, subject, speed)]
+    from app.xdf import RecordingError
+    from sensors.replay import replay_sources
+
+    _only(spec, spec.options, {"subject", "as", "stream"})
+    try:
+        return replay_sources(
+            spec.target,
+            speed,
+            subject=spec.options.get("subject"),
+            stream=spec.options.get("stream"),
+            rename=spec.options.get("as"),
+        )
+    except RecordingError as exc:
+        raise SourceSpecError(f"cannot replay: {exc}") from None
 
 
 def _only(spec: SourceSpec, options: dict[str, str], allowed: set[str]) -> None:
@@ -117,7 +159,10 @@ def _only(spec: SourceSpec, options: dict[str, str], allowed: set[str]) -> None:
 
 
 def default_subjects(specs: list[SourceSpec]) -> list[str]:
-    """Subjects for specs that name none: ``self`` for one person, ``p1``, ``p2``... else."""
+    """Subjects for specs that name none: ``self`` for one person, ``p1``, ``p2``... else.
+
+    (A ``replay:`` spec keeps the subjects recorded in its file.)
+    """
     if len(specs) == 1:
         return [specs[0].subject or "self"]
     return [spec.subject or f"p{i + 1}" for i, spec in enumerate(specs)]
