@@ -373,6 +373,9 @@ class ArousalEstimator:
         if self.zone is Zone.UNKNOWN:
             if math.isnan(self._clean_since):
                 self._clean_since = t
+            # entry dwell times run while settling, so a clear state shows at once on resume
+            self._dwell["hyper_in"].held(self._index >= s.upper, t)
+            self._dwell["hypo_in"].held(self._z_hr <= s.lower and not paced, t)
             if t - self._clean_since < s.resume_s or math.isnan(self._index):
                 reason = "waiting for HRV windows" if math.isnan(self._index) else "settling"
                 return ArousalState(t, self._z_hr, z_v, self._index, self.zone, reason)

@@ -130,8 +130,7 @@ class SubjectPipeline:
         if beat.t - self._last_t > beat.rr_ms / 1000.0 + self.settings.gap_s:
             results = self._release(self._corrector.flush())
             self._corrector.reset()
-            self._quality.note_gap(self._last_t, beat.t)
-            self._gap_pending = True
+            self._gap_pending = True  # quality sees the hole in the beat times itself
         self._last_t = beat.t
         self._contact = beat.contact
         results.extend(self._release(self._corrector.push(beat.t, beat.rr_ms)))
