@@ -513,6 +513,7 @@ class HrvWindow:
         self._d_head = self._d_tail = 0
         self._s30 = self._s60 = self._s2 = self._d2 = 0
         self._prev_q: int | None = None
+        self._prev_t = 0.0
         self._last_t = -math.inf
         # all corrected beats for the spectra
         bcap = self._bcap
@@ -566,13 +567,15 @@ class HrvWindow:
             self._s60 += q
             self._s2 += q * q
             if self._prev_q is not None:
+                # a difference belongs to the window while its earlier beat does
                 d = q - self._prev_q
                 k = self._d_tail % cap
-                self._d_t[k] = t
+                self._d_t[k] = self._prev_t
                 self._d_q[k] = d
                 self._d_tail += 1
                 self._d2 += d * d
             self._prev_q = q
+            self._prev_t = t
         else:
             self._prev_q = None
         s = self.settings
@@ -781,7 +784,7 @@ def windowed_metrics(
         pair[1:] = (np.diff(ci) == 1) & ~gap[ci[1:]]
     di = np.flatnonzero(pair)
     dq = q[di] - q[di - 1]
-    dt = tc[di]
+    dt = tc[di - 1]  # a difference belongs to the window while its earlier beat does
     cd2 = np.concatenate(([0], np.cumsum(dq * dq)))
     is_pair_beat = np.zeros(n, dtype=bool)
     is_pair_beat[ci[di]] = True
