@@ -133,7 +133,7 @@ def test_frequency_domain_small_inputs_give_nan():
 
 # --------------------------------------------------------------------------- live windows
 def beats_with_artifacts(seed, n):
-    t, rr = synthetic_rr(seed, n)
+    _t, rr = synthetic_rr(seed, n)
     inj = inject_artifacts(rr, seed=seed + 7)
     t_out, rr_out, raw_out, code_out, _ = correct_batch(inj.rr_ms, t_s=inj.peaks_s[1:])
     return t_out, rr_out, raw_out, code_out
