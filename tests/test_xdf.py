@@ -1,0 +1,228 @@
+"""XDF encode/read/repair: exact round trips, pyxdf agreement, damage handled without tracebacks."""
+
+import os
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import pyxdf
+
+from app import xdf
+from app.xdf import XdfFormatError, read_xdf, repair_xdf
+
+
+def _info(name, kind, channels, fmt="double64", srate=0.0, source_id=""):
+    info = ET.Element("info")
+    for tag, text in (
+        ("name", name),
+        ("type", kind),
+        ("channel_count", str(len(channels))),
+        ("nominal_srate", str(srate)),
+        ("channel_format", fmt),
+        ("source_id", source_id),
+    ):
+        ET.SubElement(info, tag).text = text
+    chans = ET.SubElement(ET.SubElement(info, "desc"), "channels")
+    for label, unit in channels:
+        ch = ET.SubElement(chans, "channel")
+        ET.SubElement(ch, "label").text = label
+        ET.SubElement(ch, "unit").text = unit
+    return info
+
+
+def _file_header():
+    header = ET.Element("info")
+    ET.SubElement(header, "version").text = "1.0"
+    return xdf.MAGIC + xdf.file_header_chunk(header)
+
+
+def write_example(path, n=50, footers=True, seed=0):
+    """Two streams: 3 numeric channels (with NaN), one string channel with UTF-8."""
+    rng = np.random.default_rng(seed)
+    t = 1000.0 + np.cumsum(rng.uniform(0.4, 1.2, n))
+    values = rng.normal(800, 50, (n, 3))
+    values[3, 1] = np.nan
+    strings = [[f"marker {i} — ü"] for i in range(5)]
+    st = t[:5] + 0.25
+    parts = [_file_header()]
+    parts.append(xdf.stream_header_chunk(1, _info("beats", "RR", [("RR", "ms")] * 3)))
+    parts.append(xdf.stream_header_chunk(2, _info("m", "Markers", [("m", "")], "string")))
+    half = n // 2
+    parts.append(xdf.samples_chunk(1, "double64", 3, t[:half], values[:half]))
+    parts.append(xdf.samples_chunk(2, "string", 1, st, strings))
+    parts.append(xdf.clock_offset_chunk(1, 5.0, 0.0))
+    parts.append(xdf.boundary_chunk())
+    parts.append(xdf.samples_chunk(1, "double64", 3, t[half:], values[half:]))
+    parts.append(xdf.clock_offset_chunk(1, 10.0, 0.0))
+    parts.append(xdf.clock_offset_chunk(2, 10.0, 0.0))
+    if footers:
+        parts.append(xdf.stream_footer_chunk(1, xdf.footer_element(t[0], t[-1], n, [(5.0, 0.0)])))
+        parts.append(xdf.stream_footer_chunk(2, xdf.footer_element(st[0], st[-1], 5, [])))
+    path.write_bytes(b"".join(parts))
+    return t, values, st, strings
+
+
+def test_round_trip_exact_in_our_reader_and_pyxdf(tmp_path):
+    path = tmp_path / "a.xdf"
+    t, values, st, strings = write_example(path)
+    rec = read_xdf(path)
+    assert rec.closed and not rec.problems
+    beats, markers = rec.streams
+    assert (beats.name, beats.type, beats.channel_count, beats.labels) == (
+        "beats",
+        "RR",
+        3,
+        ["RR"] * 3,
+    )
+    np.testing.assert_array_equal(beats.time_stamps, t)
+    np.testing.assert_array_equal(beats.time_series, values)  # NaN == NaN here
+    assert markers.time_series == strings
+    np.testing.assert_array_equal(markers.time_stamps, st)
+    streams, _ = pyxdf.load_xdf(str(path))
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    np.testing.assert_array_equal(by_name["beats"]["time_stamps"], t)
+    np.testing.assert_array_equal(by_name["beats"]["time_series"], values)
+    assert by_name["m"]["time_series"] == strings
+
+
+def test_varlen_widths_and_big_chunk(tmp_path):
+    assert xdf.varlen(255) == b"\x01\xff"
+    assert xdf.varlen(256)[:1] == b"\x04" and xdf.varlen(2**32)[:1] == b"\x08"
+    n = 20_000  # a samples chunk longer than 2**16 bytes: 4-byte length
+    t = np.arange(n) * 0.001
+    v = np.arange(n * 2, dtype=float).reshape(n, 2)
+    path = tmp_path / "big.xdf"
+    path.write_bytes(
+        _file_header()
+        + xdf.stream_header_chunk(7, _info("big", "EEG", [("a", "uV"), ("b", "uV")], srate=1000))
+        + xdf.samples_chunk(7, "double64", 2, t, v)
+    )
+    stream = read_xdf(path).streams[0]
+    np.testing.assert_array_equal(stream.time_series, v)
+    np.testing.assert_array_equal(stream.time_stamps, t)
+
+
+def test_omitted_timestamps_are_deduced_from_the_rate(tmp_path):
+    # third-party writers may leave timestamps out of regular streams: [0][values]
+    content = struct.pack("<I", 1) + xdf.varlen(4)
+    for k in range(4):
+        content += (b"\x08" + struct.pack("<d", 10.0)) if k == 0 else b"\x00"
+        content += struct.pack("<h", k)
+    path = tmp_path / "third.xdf"
+    path.write_bytes(
+        _file_header()
+        + xdf.stream_header_chunk(1, _info("eeg", "EEG", [("c", "uV")], "int16", 4.0))
+        + xdf.chunk(xdf.Tag.SAMPLES, content)
+    )
+    stream = read_xdf(path).streams[0]
+    np.testing.assert_allclose(stream.time_stamps, [10, 10.25, 10.5, 10.75])
+    assert stream.time_series[:, 0].tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), "not an XDF file"),
+        (b"hello,world\n1,2\n", "not an XDF file"),
+        (xdf.MAGIC + b"\x07junk", "not a valid XDF recording"),
+        (xdf.MAGIC + xdf.stream_header_chunk(1, ET.Element("info")), "first chunk"),
+    ],
+)
+def test_foreign_files_give_one_clear_error(tmp_path, content, says):
+    path = tmp_path / "x.xdf"
+    path.write_bytes(content)
+    with pytest.raises(XdfFormatError, match=says) as info:
+        read_xdf(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(XdfFormatError, match="no such file"):
+        read_xdf(tmp_path / "nope.xdf")
+    with pytest.raises(XdfFormatError, match="folder"):
+        read_xdf(tmp_path)
+
+
+def test_cut_anywhere_reads_the_whole_chunks_before(tmp_path):
+    path = tmp_path / "a.xdf"
+    _t, values, _, _ = write_example(path, footers=False)
+    data = path.read_bytes()
+    full = read_xdf(path)
+    ends = [end for _, end, _, _ in full.chunks]
+    cut_path = tmp_path / "cut.xdf"
+    header_end = ends[0]
+    for cut in range(header_end, len(data), 7):
+        cut_path.write_bytes(data[:cut])
+        rec = read_xdf(cut_path)
+        assert rec.valid_bytes == max(e for e in [4, *ends] if e <= cut)
+        assert rec.truncated == (rec.valid_bytes < cut)
+        if rec.streams and rec.streams[0].stream_id == 1:
+            n = len(rec.streams[0].time_stamps)
+            np.testing.assert_array_equal(rec.streams[0].time_series, values[:n])
+
+
+def test_damage_inside_is_skipped_to_the_next_boundary(tmp_path):
+    path = tmp_path / "a.xdf"
+    t, _values, _, _ = write_example(path)
+    data = bytearray(path.read_bytes())
+    first_samples = next(s for s, _, tag, sid in read_xdf(path).chunks if tag == 3 and sid == 1)
+    data[first_samples] = 0x05  # an impossible length width
+    path.write_bytes(bytes(data))
+    rec = read_xdf(path)
+    assert rec.skipped_bytes > 0 and any("skipped" in p for p in rec.problems)
+    beats = rec.streams[0]
+    half = len(t) // 2
+    np.testing.assert_array_equal(beats.time_stamps, t[half:])  # the part after the boundary
+    with pytest.raises(XdfFormatError, match="damaged"):
+        read_xdf(path, recover=False)
+
+
+def test_repair_closes_a_cut_file_for_pyxdf(tmp_path):
+    path = tmp_path / "a.xdf"
+    t, _values, st, _strings = write_example(path, footers=False)
+    data = path.read_bytes()
+    path.write_bytes(data[:-9])  # the writer died inside the last chunk
+    os.chmod(path, 0o644)
+    report = repair_xdf(path)
+    assert report.changed and report.footers_added == 2 and report.dropped_bytes > 0
+    assert "repaired" in report.summary()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    rec = read_xdf(path)
+    assert rec.closed
+    assert int(rec.streams[0].footer.findtext("sample_count")) == len(t)
+    streams, _ = pyxdf.load_xdf(str(path))
+    assert sum(len(s["time_stamps"]) for s in streams) == len(t) + len(st)
+    again = repair_xdf(path)
+    assert not again.changed and "nothing to repair" in again.summary()
+
+
+def test_repair_command_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    good = tmp_path / "a.xdf"
+    write_example(good, footers=False)
+    out = tmp_path / "fixed.xdf"
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "repair", str(good), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "repaired" in run.stdout and read_xdf(out).closed
+    bad = tmp_path / "notes.xdf"
+    bad.write_text("not a recording")
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "repair", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode != 0
+    assert run.stderr.strip().count("\n") == 0 and "Traceback" not in run.stderr
+    assert "not an XDF file" in run.stderr
