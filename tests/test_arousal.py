@@ -109,7 +109,7 @@ def test_dropout_is_unknown_then_recovers():
 
 
 def test_calibration_refuses_a_noisy_or_short_rest():
-    run = simulate(SimSettings(seed=7, artifact_rate=0.09), CAL_S)
+    run = simulate(SimSettings(seed=7, artifact_rate=0.1), CAL_S)
     with pytest.raises(CalibrationError, match="clean"):
         calibrate(run["t_s"], run["rr_ms"])
     short = simulate(SimSettings(seed=7), 120)

@@ -36,7 +36,11 @@ def test_calibrate_save_and_see_the_zone(qtbot, tmp_path):
     assert column.profile.choice.currentText() == "Alex"
     qtbot.waitUntil(lambda: column.zone.zone is Zone.WINDOW, timeout=20000)
     assert column.zone.text == "Inside your window"
-    qtbot.waitUntil(lambda: len(column.arousal.index.getData()[0] or []) > 20, timeout=5000)
+    def drawn():
+        x = column.arousal.index.getData()[0]
+        return x is not None and len(x) > 20
+
+    qtbot.waitUntil(drawn, timeout=5000)
     assert "inside" in column.zone_times.text()
     path = tmp_path / "zone.png"
     assert window.grab().save(str(path))
@@ -45,7 +49,7 @@ def test_calibrate_save_and_see_the_zone(qtbot, tmp_path):
 
 
 def test_noisy_rest_is_refused_with_the_reason(qtbot, tmp_path):
-    window, _ = _window(qtbot, tmp_path, speed=60, seed=3, artifact_rate=0.09)
+    window, _ = _window(qtbot, tmp_path, speed=60, seed=3, artifact_rate=0.1)
     dialog = window.columns["self"].profile.calibrate()
     dialog.minutes.setValue(3)
     dialog.start_button.click()

@@ -18,6 +18,7 @@ from dsp.arousal import Zone
 from ui.plots import BLUE, GREY, VERMILION
 
 GREEN = "#009E73"
+NO_PROFILE = "Choose a profile or calibrate to see your window"
 
 ZONE_STYLE = {
     Zone.WINDOW: (GREEN, "Inside your window"),
@@ -41,7 +42,7 @@ class ZoneIndicator(QWidget):
         self.setMinimumSize(260, 72)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.zone: Zone | None = None
-        self.detail = "Calibrate a resting baseline to see your window"
+        self.detail = NO_PROFILE
         self.sound = False
         self._flash = QTimer(self)
         self._flash.setSingleShot(True)

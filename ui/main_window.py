@@ -11,7 +11,7 @@ from app.profiles import ProfileStore
 from app.runtime import EngineThread
 from app.snapshot import Snapshot, SubjectSnapshot
 from sensors.base import SourceStatus
-from ui.arousal_view import ArousalPlot, ZoneIndicator, zone_times_text
+from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_text
 from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
@@ -56,7 +56,7 @@ class SubjectColumn(QWidget):
         self.panel.show_snapshot(s)
         arousal = s.last.arousal if s.last is not None else None
         if s.baseline is None:
-            self.zone.show_zone(None, "Choose a profile or calibrate to see your window")
+            self.zone.show_zone(None, NO_PROFILE)
         else:
             self.zone.show_zone(
                 arousal.zone if arousal else None, arousal.reason if arousal else ""
