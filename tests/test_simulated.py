@@ -142,7 +142,7 @@ def test_options_are_parsed_and_bad_values_named():
         settings_from_options({"hr": "fast"})
     with pytest.raises(ValueError, match="unknown sim option 'colour'"):
         settings_from_options({"colour": "red"})
-    with pytest.raises(ValueError, match="outside 0-0.3"):
+    with pytest.raises(ValueError, match=r"outside 0-0\.3"):
         dataclasses.replace(SimSettings(), artifact_rate=0.5)
     with pytest.raises(ValueError, match="outside 25-220"):
         dataclasses.replace(SimSettings(), hr_bpm=500)
