@@ -69,7 +69,10 @@ class QualityMetrics:
     t : float
         Stream time of the evaluation, seconds.
     artifact_rate : float
-        Fraction (0-1) of corrected beats in the window; NaN without beats.
+        Artifacts per beat in the window (0-1); NaN without beats. Consecutive
+        corrected beats flagged together count as one artifact: one missed beat is
+        split into two flagged beats, and an ectopic beat drags its compensatory pause
+        along, yet each is one fault of the strap.
     coverage : float
         ``sum(RR) / elapsed`` over the window; NaN before any beat.
     gap_s : float
@@ -116,6 +119,7 @@ class SignalQuality:
         self._head = self._tail = 0
         self._sum_rr = 0.0
         self._n_art = 0
+        self._prev_flagged = False
         self._hole_end = [0.0] * self._HOLES
         self._hole_len = [0.0] * self._HOLES
         self._n_holes = 0
@@ -142,10 +146,13 @@ class SignalQuality:
         k = self._tail % cap
         self._t[k] = t
         self._rr[k] = rr_s
-        self._art[k] = beat.artifact is not None
+        flagged = beat.artifact is not None
+        starts = flagged and not self._prev_flagged  # a run of flagged beats is one artifact
+        self._prev_flagged = flagged
+        self._art[k] = starts
         self._tail += 1
         self._sum_rr += rr_s
-        self._n_art += beat.artifact is not None
+        self._n_art += starts
         return self._evaluate(t)
 
     def note_gap(self, t_s: float) -> QualityMetrics:

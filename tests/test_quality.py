@@ -74,3 +74,16 @@ def test_memory_is_bounded_and_settings_checked():
         q.push(CorrectedBeat(math.nan, 800.0, 800.0, None))
     m = SignalQuality().push(CorrectedBeat(1.0, math.nan, math.nan, "invalid"))
     assert m.artifact_rate == 1.0 and not m.ok
+
+
+def test_a_run_of_flagged_beats_counts_as_one_artifact():
+    from dsp.quality import SignalQuality
+    from dsp.types import CorrectedBeat
+
+    quality = SignalQuality()
+    t = 0.0
+    flags = [None] * 10 + ["missed", "missed"] + [None] * 8 + ["ectopic", "long"] + [None] * 8
+    for flag in flags:
+        t += 1.0
+        metrics = quality.push(CorrectedBeat(t, 1000.0, 1000.0, flag))
+    assert metrics.artifact_rate == 2 / len(flags)  # two faults, four flagged beats
