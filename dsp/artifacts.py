@@ -594,37 +594,45 @@ class ArtifactCorrector:
                     ect = max(dm1, d1) < -s.c1 * d0 - s.c2
                 elif d0 < -1.0:
                     ect = min(dm1, d1) > -s.c1 * d0 + s.c2
-                if ect and self._held >= 0 and inv is None:
-                    # Ectopic: the previous (held) beat is displaced; move it.
+                if (
+                    ect
+                    and self._held >= 0
+                    and inv is None
+                    and abs(self._orr[self._held] + x0 - 2.0 * med) < th2
+                ):
+                    # Ectopic: the previous (held) beat is displaced and this interval
+                    # compensates it (the two add up to two normal ones); move it.
                     hp = self._held
-                    a = (self._orr[hp] + x0) * 0.5
+                    nxt = x1 if (x1 is not None and abs(x1 - med) < th2) else med
+                    a, b = _split2(self._orr[hp] + x0, self._c2, nxt)
                     self._orr[hp] = a
-                    self._ot[hp] = t0 - a / 1000.0
+                    self._ot[hp] = t0 - b / 1000.0
                     self._ocode[hp] = _ECTOPIC
                     if self.collect_flags:
                         self._flags.append((self._oidx[hp], _ECTOPIC))
                     self._held = -1
-                    self._out(t0, a, x0, _ECTOPIC, i0)
+                    self._out(t0, b, x0, _ECTOPIC, i0)
                     self._c2 = a
-                    self._c1 = a
+                    self._c1 = b
                     return 1
                 s22 = min(d1, d2) if d0 >= 0.0 else max(d1, d2)
                 # Long/short: the next beats return (S22). When the deviation grows
                 # into the next beat, that beat is the artifact: it is judged next.
-                long_ = d0 > 1.0 and s22 < -1.0 and not d1 > 1.0
-                short_ = d0 < -1.0 and s22 > 1.0 and not d1 < -1.0
+                # missed/extra: the halves (the sum) must pass L&T's Th2 test and, as
+                # in cold start, the 20 % rule against the median
+                tol_me = min(th2, s.max_change * med)
+                fits_extra = x1 is not None and abs(x0 + x1 - med) < tol_me
+                fits_missed = abs(x0 * 0.5 - med) < tol_me
+                long_ = d0 > 1.0 and s22 < -1.0 and (fits_missed or not d1 > 1.0)
+                short_ = d0 < -1.0 and s22 > 1.0 and (fits_extra or not d1 < -1.0)
                 big = m0 > 3.0 or m0 < -3.0
                 if not (long_ or short_ or big or ect):
                     kind, rep = _CLEAN, x0
-                elif x1 is not None and (short_ or (big and m < 0.0)) and abs(x0 + x1 - med) < th2:
+                elif fits_extra and (short_ or (big and m < 0.0)):
                     kind, rep = _EXTRA, x0 + x1
-                elif (long_ or (big and m > 0.0)) and abs(x0 * 0.5 - med) < th2:
+                elif fits_missed and (long_ or (big and m > 0.0)):
                     kind, rep = _MISSED, x0 * 0.5
-                elif (
-                    x1 is not None
-                    and (x0 - med) * (x1 - med) < 0.0
-                    and abs(x0 + x1 - 2.0 * med) < th2
-                ):
+                elif _compensates(x0, x1, med, th2):
                     kind, rep = _ECTOPIC, (x0 + x1) * 0.5
                 else:
                     nxt = x1 if (x1 is not None and abs(x1 - med) < th2) else med
@@ -644,11 +652,15 @@ class ArtifactCorrector:
             self._c2 = c1
             self._c1 = x0
             return 1
+        # the plausible interval after the ones being replaced, for interpolation
+        tol = self._qth2[h] if self._qv0 + h >= s.cold_start_beats else s.max_change * med
         if kind == _MISSED:
-            self._out(t0 - rep / 1000.0, rep, _NAN, _MISSED, -1)
-            self._out(t0, rep, x0, _MISSED, i0)
-            self._c2 = rep
-            self._c1 = rep
+            nxt = x1 if (x1 is not None and abs(x1 - med) < tol) else med
+            a, b = _split2(x0, c1, nxt)
+            self._out(t0 - b / 1000.0, a, _NAN, _MISSED, -1)
+            self._out(t0, b, x0, _MISSED, i0)
+            self._c2 = a
+            self._c1 = b
             return 1
         if kind in (_LONG, _SHORT):  # cold-start replacement
             self._out(t0, rep, x0, kind, i0)
@@ -668,11 +680,13 @@ class ArtifactCorrector:
             self._out(t1, rep, x1, _EXTRA, i1)
             self._c2 = c1
             self._c1 = rep
-        else:  # ectopic pair: move the beat between x0 and x1 to their middle
-            self._out(t1 - rep / 1000.0, rep, x0, _ECTOPIC, i0)
-            self._out(t1, rep, x1, _ECTOPIC, i1)
-            self._c2 = rep
-            self._c1 = rep
+        else:  # ectopic pair: move the beat between x0 and x1 back in line
+            nxt = x2 if (x2 is not None and abs(x2 - med) < tol) else med
+            a, b = _split2(x0 + x1, c1, nxt)
+            self._out(t1 - b / 1000.0, a, x0, _ECTOPIC, i0)
+            self._out(t1, b, x1, _ECTOPIC, i1)
+            self._c2 = a
+            self._c1 = b
         return 2
 
     def _cold(self, x0: float, x1: float | None, med: float) -> tuple[int, float]:
@@ -687,11 +701,7 @@ class ArtifactCorrector:
             kind, val = _EXTRA, x0 + x1
         elif x0 > ref and abs(x0 * 0.5 - ref) <= tol:
             kind, val = _MISSED, x0 * 0.5
-        elif (
-            x1 is not None
-            and (x0 - ref) * (x1 - ref) < 0.0
-            and abs(x0 + x1 - 2.0 * ref) <= 2.0 * tol
-        ):
+        elif _compensates(x0, x1, ref, 2.0 * tol):
             kind, val = _ECTOPIC, (x0 + x1) * 0.5
         else:
             self._rej += 1
@@ -739,6 +749,34 @@ class ArtifactCorrector:
         out = (self._ot[:n], self._orr[:n], self._oraw[:n], self._ocode[:n])
         self._drop_released(n)
         return out
+
+
+def _compensates(x0: float, x1: float | None, med: float, tol: float) -> bool:
+    """True when ``x1`` compensates ``x0``: a displaced beat between them (ectopic).
+
+    The two deviate from the median in opposite directions by similar amounts, and
+    together they last about two normal intervals.
+    """
+    if x1 is None:
+        return False
+    e0 = x0 - med
+    e1 = x1 - med
+    return e0 * e1 < 0.0 and abs(e1) > 0.5 * abs(e0) and abs(x0 + x1 - 2.0 * med) < tol
+
+
+def _split2(total: float, before: float | None, after: float) -> tuple[float, float]:
+    """Split ``total`` ms into two intervals that follow the line from ``before`` to ``after``.
+
+    The two unknown intervals sit between a known one before and one after; linear
+    interpolation puts them at 1/3 and 2/3 of the way, scaled to keep their sum (the
+    time between the surrounding beats). Falls back to halves when a neighbour is
+    missing or implausible for this total.
+    """
+    if before is None or not 0.5 * total < before + after < 2.0 * total:
+        half = total * 0.5
+        return half, half
+    first = total * (2.0 * before + after) / (3.0 * (before + after))
+    return first, total - first
 
 
 def _check_time(t_s: float) -> float:

@@ -119,9 +119,9 @@ def synthetic_rr(seed: int, n_beats: int) -> tuple[np.ndarray, np.ndarray]:
     """
     rng = np.random.default_rng(seed)
     mean_rr = rng.uniform(650.0, 1000.0)
-    rsa_amp = rng.uniform(10.0, 45.0) * mean_rr / 800.0
+    rsa_amp = rng.uniform(10.0, 70.0) * mean_rr / 800.0
     lf_amp = rng.uniform(10.0, 30.0)
-    noise_sd = rng.uniform(4.0, 10.0)
+    noise_sd = rng.uniform(4.0, 20.0)
     duration = n_beats * mean_rr / 1000.0 * 1.3 + 60.0
     grid = np.arange(0.0, duration, 0.25)
     # slowly varying breathing rate and LF frequency: random walks, smoothed

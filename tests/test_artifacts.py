@@ -116,15 +116,19 @@ def test_each_kind_is_corrected_as_specified():
         by_kind.setdefault(b.artifact, []).append(b)
     inserted, split = by_kind["missed"]
     assert math.isnan(inserted.rr_raw_ms) and split.rr_raw_ms == rr[missed_at]
-    assert inserted.rr_ms == split.rr_ms == rr[missed_at] / 2
-    assert inserted.t == pytest.approx(t[missed_at] - rr[missed_at] / 2000.0)
+    # split along the local trend, the total (time between the real beats) kept
+    assert inserted.rr_ms + split.rr_ms == pytest.approx(rr[missed_at])
+    assert abs(inserted.rr_ms / split.rr_ms - 1) < 0.1
+    assert inserted.t == pytest.approx(t[missed_at] - split.rr_ms / 1000.0)
     (merged,) = by_kind["extra"]
     assert merged.rr_ms == pytest.approx(first + second)
     assert merged.t == t[extra_at + 1] and merged.rr_raw_ms == rr[extra_at + 1]
     moved, after = by_kind["ectopic"]
-    mean = (rr[ectopic_at] + rr[ectopic_at + 1]) / 2
-    assert moved.rr_ms == after.rr_ms == pytest.approx(mean)
-    assert after.t == t[ectopic_at + 1] and moved.t == pytest.approx(t[ectopic_at + 1] - mean / 1e3)
+    total = rr[ectopic_at] + rr[ectopic_at + 1]
+    assert moved.rr_ms + after.rr_ms == pytest.approx(total)
+    assert abs(moved.rr_ms / after.rr_ms - 1) < 0.1
+    assert after.t == t[ectopic_at + 1]
+    assert moved.t == pytest.approx(t[ectopic_at + 1] - after.rr_ms / 1e3)
     (longb,) = by_kind["long"]
     assert longb.t == t[long_at] and longb.rr_raw_ms == rr[long_at]
     assert abs(longb.rr_ms - np.median(rr[long_at - 5 : long_at + 5])) < 0.15 * longb.rr_ms
