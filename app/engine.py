@@ -394,7 +394,12 @@ class Engine:
             return
         self._last_publish = wall
         subjects = []
+        stream_now = self._stream_now()
         for name, sub in self._subjects.items():
+            last = sub.history.last_raw
+            silent = stream_now - last.t if last is not None else math.nan
+            if sub.cached is not None and silent > 1.0:
+                sub.cached = replace(sub.cached, silent_s=silent)
             if sub.cached is None:
                 sub.cached = SubjectSnapshot(
                     name,
@@ -410,6 +415,7 @@ class Engine:
                     sub.pipeline.baseline,
                     (sub.pipeline.settings.arousal.lower, sub.pipeline.settings.arousal.upper),
                     sub.calibration_view,
+                    silent,
                 )
             subjects.append(sub.cached)
         self._snapshot = Snapshot(

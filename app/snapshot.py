@@ -84,6 +84,8 @@ class SubjectSnapshot:
         (lower, upper) edges of the window after the clinician's adjustment.
     calibration : CalibrationView or None
         A calibration under way or just finished.
+    silent_s : float
+        Stream time since the newest raw beat, s (NaN before the first).
     """
 
     subject: str
@@ -107,6 +109,7 @@ class SubjectSnapshot:
     baseline: Baseline | None = None
     band: tuple[float, float] = (math.nan, math.nan)
     calibration: CalibrationView | None = None
+    silent_s: float = math.nan
 
     @property
     def zone(self) -> Zone | None:

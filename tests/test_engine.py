@@ -129,3 +129,25 @@ def test_set_source_replaces_and_disconnects_while_running():
     time.sleep(0.5)
     assert runner.alive  # kept alive with no source, waiting for the user
     assert runner.stop(timeout_s=3)
+
+
+class StallingSource(BaseSource):
+    """Two beats in real time, then silence (a strap out of radio range)."""
+
+    async def beats(self):
+        for _ in range(2):
+            await asyncio.sleep(0.5)
+            yield Beat(self.subject, now(), 500.0, 120, True, self.name)
+        await asyncio.sleep(3600)
+
+
+def test_silence_shows_in_the_snapshot():
+    engine = Engine([StallingSource("ble:Y", "self")])
+    runner = EngineThread(engine, keep_alive=True)
+    runner.start()
+    time.sleep(2.0)
+    assert engine.snapshot.subjects[0].beats_received == 2
+    time.sleep(5.5)
+    silent = engine.snapshot.subjects[0].silent_s
+    assert 5.0 < silent < 8.0
+    assert runner.stop(timeout_s=3)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMainWindow, QVBox
 from app.profiles import ProfileStore
 from app.runtime import EngineThread
 from app.snapshot import Snapshot, SubjectSnapshot
+from dsp.arousal import Zone
 from sensors.base import SourceStatus
 from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_text
 from ui.calibration import ProfileControls
@@ -18,6 +19,7 @@ from ui.plots import TachogramPlot
 from ui.subject_panel import SubjectPanel
 
 DISCLAIMER = "heartsync is not a medical device."
+SILENT_S = 5.0  # no beats for this long: the zone is unknown until they return
 
 
 class EngineEvents(QObject):
@@ -57,6 +59,8 @@ class SubjectColumn(QWidget):
         arousal = s.last.arousal if s.last is not None else None
         if s.baseline is None:
             self.zone.show_zone(None, NO_PROFILE)
+        elif s.silent_s > SILENT_S:
+            self.zone.show_zone(Zone.UNKNOWN, f"no beats for {s.silent_s:.0f} s")
         else:
             self.zone.show_zone(
                 arousal.zone if arousal else None, arousal.reason if arousal else ""
