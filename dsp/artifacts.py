@@ -654,13 +654,11 @@ class ArtifactCorrector:
             return 1
         # the plausible interval after the ones being replaced, for interpolation
         tol = self._qth2[h] if self._qv0 + h >= s.cold_start_beats else s.max_change * med
-        if kind == _MISSED:
-            nxt = x1 if (x1 is not None and abs(x1 - med) < tol) else med
-            a, b = _split2(x0, c1, nxt)
-            self._out(t0 - b / 1000.0, a, _NAN, _MISSED, -1)
-            self._out(t0, b, x0, _MISSED, i0)
-            self._c2 = a
-            self._c1 = b
+        if kind == _MISSED:  # the undetected beat goes to the middle of the interval
+            self._out(t0 - rep / 1000.0, rep, _NAN, _MISSED, -1)
+            self._out(t0, rep, x0, _MISSED, i0)
+            self._c2 = rep
+            self._c1 = rep
             return 1
         if kind in (_LONG, _SHORT):  # cold-start replacement
             self._out(t0, rep, x0, kind, i0)
