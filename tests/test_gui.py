@@ -46,6 +46,11 @@ def test_corrected_beats_and_artifacts_are_drawn(qtbot):
     x, y = plot.curve.getData()
     assert len(x) > 50 and np.all(x <= 0) and x.min() >= -120
     assert np.all((y > 300) & (y < 2000))
+    panel = window.panels["self"]
+    qtbot.waitUntil(lambda: panel.hf.value.text() != "–", timeout=5000)
+    assert float(panel.hf.value.text()) > 0
+    assert float(panel.rmssd.value.text()) > 0 and float(panel.sdnn.value.text()) > 0
+    assert "signal" in panel.quality.text() and "artifacts" in panel.quality.text()
     window.close()
     assert not runner.alive
 

@@ -167,10 +167,11 @@ class ArousalPlot(pg.PlotWidget):
         x = s.arousal_t_s - now_s
         self.index.setData(x, s.arousal_index)
         self.z_hr.setData(x, s.arousal_z_hr)
-        finite = s.arousal_index[np.isfinite(s.arousal_index)]
+        values = np.concatenate((s.arousal_index, s.arousal_z_hr))
+        finite = values[np.isfinite(values)]
         if finite.size:
-            top = max(4.0, float(finite.max()) + 0.5)
-            bottom = min(-4.0, float(np.nanmin(s.arousal_z_hr)) - 0.5)
+            top = min(12.0, max(4.0, float(finite.max()) + 0.5))
+            bottom = max(-12.0, min(-4.0, float(finite.min()) - 0.5))
             self.getPlotItem().setYRange(bottom, top, padding=0)
 
 

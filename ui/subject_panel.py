@@ -68,14 +68,21 @@ class SubjectPanel(QFrame):
         self.hr = Metric("heart rate, 30 s", "bpm", big=True)
         self.rmssd = Metric("RMSSD, 60 s", "ms")
         self.sdnn = Metric("SDNN, 60 s", "ms")
+        self.hf = Metric("HF power, 120 s", "ms²")
         self.beats = Metric("beats received", "count")
+        self.quality = QLabel("signal: –")
+        self.quality.setToolTip(
+            "Signal quality over 30 s: artifacts per beat, coverage (sum of RR / time) and gaps"
+        )
         grid.addWidget(self.title, 0, 0)
         grid.addWidget(self.badge, 0, 1)
         grid.addWidget(self.status, 0, 2, 1, 2)
+        grid.addWidget(self.quality, 0, 4)
         grid.addWidget(self.hr, 1, 0)
         grid.addWidget(self.rmssd, 1, 1)
         grid.addWidget(self.sdnn, 1, 2)
-        grid.addWidget(self.beats, 1, 3)
+        grid.addWidget(self.hf, 1, 3)
+        grid.addWidget(self.beats, 1, 4)
 
     def show_snapshot(self, s: SubjectSnapshot) -> None:
         """Update every label from one subject snapshot."""
@@ -96,3 +103,13 @@ class SubjectPanel(QFrame):
         if s.last is not None:
             self.rmssd.set(_fmt(s.last.hrv.rmssd_ms))
             self.sdnn.set(_fmt(s.last.hrv.sdnn_ms))
+            self.hf.set(_fmt(s.last.hrv.hf_ms2))
+            self._show_quality(s.last.quality)
+
+    def _show_quality(self, q) -> None:
+        """The signal-quality badge: green 'good' or amber with the reason."""
+        if q.ok:
+            text, colour = f"signal good · {100 * q.artifact_rate:.0f} % artifacts", "#009E73"
+        else:
+            text, colour = f"signal poor · {q.reason}", "#D55E00"
+        self.quality.setText(f"<span style='color:{colour}; font-weight:600'>{text}</span>")
