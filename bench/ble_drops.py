@@ -11,6 +11,7 @@ vs received and beats lost (target 0).
 """
 
 import asyncio
+import contextlib
 import logging
 import statistics
 import sys
@@ -62,9 +63,10 @@ async def session(drops: int, down_s: float) -> dict:
         await asyncio.sleep(CONNECTED_BETWEEN_DROPS_S)
         streamer.cancel()
         await asyncio.gather(streamer, return_exceptions=True)
-        async with asyncio.timeout(5):
-            while len(received) < len(sent):
-                await asyncio.sleep(0.01)
+        with contextlib.suppress(TimeoutError):  # report what is missing, do not crash
+            async with asyncio.timeout(5):
+                while len(received) < len(sent):
+                    await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
         consumer.cancel()
         await asyncio.gather(consumer, return_exceptions=True)
@@ -76,6 +78,7 @@ async def session(drops: int, down_s: float) -> dict:
             "sent": sent,
             "received": received,
             "stats": source.stats(),
+            "state": f"{source.status.state.value}: {source.status.message}",
         }
 
 
@@ -112,6 +115,7 @@ def main() -> int:
             "bad / duplicate payloads",
             f"{r['stats']['bad_payloads']} / {r['stats']['duplicate_payloads']}",
         ),
+        ("source at the end", r["state"]),
     ]
     print(table(rows, ("virtual strap session", "value")))
     ok = r["reconnections"] == drops and lost == 0 and received == sent

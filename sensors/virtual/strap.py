@@ -100,6 +100,9 @@ class VirtualStrap:
         self._connected = asyncio.Event()
         self._last = HeartRateMeasurement(0)
         self._tasks: set[asyncio.Task[None]] = set()
+        # A notification and a disconnection never overlap, so a notification either
+        # goes out on the live link (and arrives) or is not sent: exact bookkeeping.
+        self._radio = asyncio.Lock()
 
         self._controller = Controller(f"strap-{self.address}", link=link)
         self.device = Device(
@@ -192,7 +195,8 @@ class VirtualStrap:
     async def close(self) -> None:
         """Drop any link, stop advertising and power off (before the loop ends)."""
         self._in_range = False
-        await self._disconnect()
+        async with self._radio:
+            await self._disconnect()
         with contextlib.suppress(Exception):
             await self.device.stop_advertising()
         with contextlib.suppress(Exception):
@@ -208,9 +212,10 @@ class VirtualStrap:
 
     async def go_away(self) -> None:
         """Leave range: drop the link (if any) and stop advertising."""
-        self._in_range = False
-        await self.device.stop_advertising()
-        await self._disconnect()
+        async with self._radio:
+            self._in_range = False
+            await self.device.stop_advertising()
+            await self._disconnect()
 
     async def drop_link(self, down_s: float = 0.0) -> None:
         """Drop the link as a strap that loses the radio does, then come back.
@@ -269,16 +274,18 @@ class VirtualStrap:
         Returns
         -------
         bool
-            True when a subscribed central was connected to receive it.
+            True when it went out on a live link to a subscribed central (it then
+            arrives); False when nobody was subscribed (it was not sent).
         """
-        if not self.subscribed:
-            log.debug("%s: nobody subscribed, notification %s not sent", self.name, payload.hex())
-            return False
-        await self.device.notify_subscribers(
-            self._hrs.heart_rate_measurement_characteristic, payload
-        )
-        self.notifications_sent += 1
-        return True
+        async with self._radio:
+            if not self.subscribed:
+                log.debug("%s: nobody subscribed, %s not sent", self.name, payload.hex())
+                return False
+            await self.device.notify_subscribers(
+                self._hrs.heart_rate_measurement_characteristic, payload
+            )
+            self.notifications_sent += 1
+            return True
 
     # ------------------------------------------------------------------ internals
 
