@@ -193,9 +193,12 @@ class LslInletSource(BaseSource):
 
         deadline = time.monotonic() + self.resolve_timeout_s
         found_once = False
+        # a continuous resolver answers at once; resolve_bypred can block for seconds
+        resolver = pylsl.ContinuousResolver(pred=_predicate(self.target), forget_after=2.0)
         while not stop.is_set():
-            infos = pylsl.resolve_bypred(_predicate(self.target), 1, 0.5)
+            infos = resolver.results()
             if not infos:
+                stop.wait(0.05)
                 if not found_once and time.monotonic() > deadline:
                     post(
                         DeviceNotFoundError(

@@ -146,7 +146,7 @@ def test_bad_paths_are_clear_errors(tmp_path):
     ]
 
 
-LIMIT = 150_000
+LIMIT = 100_000
 
 
 def _limit_file_size():
@@ -164,7 +164,7 @@ def test_full_disk_stops_the_recording_not_the_session(tmp_path):
             "--source",
             "sim:seed=2",
             "--duration",
-            "1800",
+            "1200",
             "--speed",
             "600",
             "--json",
@@ -178,7 +178,7 @@ def test_full_disk_stops_the_recording_not_the_session(tmp_path):
     )
     assert out.returncode == 1  # the session finished, but says the recording failed
     lines = out.stdout.splitlines()
-    assert len(lines) > 1500  # every beat of 30 min still went out
+    assert len(lines) > 1200  # every beat of 20 min still went out
     errors = [line for line in out.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "the live session goes on" in errors[0], out.stderr
     assert "Traceback" not in out.stderr
