@@ -16,6 +16,8 @@ $(VENV)/.app-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# hrv-analysis ships its reference NN file only in the sdist (golden values in tests)
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: hrv-analysis==1.0.6 -d $(VENV)/refdata
 	touch $@ $(VENV)/.app-installed
 
 run: $(VENV)/.app-installed
