@@ -13,8 +13,9 @@ Zones with hysteresis and dwell times (SCIENCE.md §4):
   slow paced breathing is not shutdown); back when it is >= -1.0 for 20 s. Hypoarousal
   has no validated cardiac signature; a falling HR is the defence-cascade reading
   (Schauer & Elbert 2010), so the UI words it "low arousal — check in".
-- Any -> UNKNOWN with > 10 % artifacts over 30 s, a gap > 5 s or lost skin contact;
-  back to WINDOW after 15 s of clean signal.
+- Any -> UNKNOWN when the signal quality is poor (``dsp.quality``: > 10 % artifacts
+  over 30 s, a gap > 5 s, lost or duplicated beats, erratic raw beats) or skin contact
+  is lost; back to WINDOW after 15 s of clean signal.
 
 During paced breathing the vagal term is frozen (RSA at 6/min inflates RMSSD).
 A clinician may widen (or narrow) the band: every threshold moves out by ``band_widen``.
@@ -139,6 +140,8 @@ class Calibration:
         self._v: list[float] = []
         self._beats = 0
         self._clean = 0
+        self._poor = 0
+        self._poor_reason = ""
         self._elapsed = 0.0
 
     @property
@@ -167,6 +170,9 @@ class Calibration:
             return
         self._beats += 1
         self._clean += result.beat.artifact is None
+        if not result.quality.ok:
+            self._poor += 1
+            self._poor_reason = result.quality.reason
         if t >= self._next_sample:
             self._next_sample += self.settings.step_s * math.ceil(
                 (t - self._next_sample + 1e-9) / self.settings.step_s
@@ -190,6 +196,12 @@ class Calibration:
             raise CalibrationError(
                 f"only {100 * clean:.0f} % of beats were clean (at least {100 * s.min_clean:.0f} % "
                 "needed): moisten the strap's electrodes, tighten it, sit still and try again"
+            )
+        poor = self._poor / self._beats if self._beats else 1.0
+        if poor > 1.0 - s.min_clean:
+            raise CalibrationError(
+                f"the signal was poor for {100 * poor:.0f} % of the rest ({self._poor_reason}): "
+                "moisten the strap's electrodes, tighten it, sit still and try again"
             )
         if len(self._hr) < 0.5 * used / s.step_s:
             raise CalibrationError(
@@ -227,10 +239,6 @@ class ArousalSettings:
         Thresholds of the smoothed z_H into and out of HYPO.
     hypo_enter_s, hypo_exit_s : float
         Dwell times for those, s.
-    max_artifact_rate : float
-        Above this artifact fraction over 30 s the zone is UNKNOWN.
-    max_gap_s : float
-        A gap longer than this makes the zone UNKNOWN, s.
     resume_s : float
         Clean signal needed to leave UNKNOWN, s.
     band_widen : float
@@ -246,8 +254,6 @@ class ArousalSettings:
     hypo_exit: float = -1.0
     hypo_enter_s: float = 20.0
     hypo_exit_s: float = 20.0
-    max_artifact_rate: float = 0.10
-    max_gap_s: float = 5.0
     resume_s: float = 15.0
     band_widen: float = 0.0
 
@@ -384,17 +390,11 @@ class ArousalEstimator:
         return ArousalState(t, self._z_hr, z_v, self._index, self.zone)
 
     def _signal_problem(self, result: "BeatResult") -> str:
-        s = self.settings
-        q = result.quality
+        """Why there is no estimate now ("" when the signal is good enough)."""
         if result.contact is False:
             return "no skin contact"
-        if result.gap_before and q.gap_s > s.max_gap_s:
-            return f"gap of {q.gap_s:.0f} s"
-        if q.gap_s > s.max_gap_s:
-            return f"gap of {q.gap_s:.0f} s in the last 30 s"
-        if q.artifact_rate > s.max_artifact_rate:
-            return f"{100 * q.artifact_rate:.0f} % artifacts in 30 s"
-        return ""
+        quality = result.quality
+        return "" if quality.ok else quality.reason
 
     def _update_zone(self, t: float, paced: bool) -> None:
         s, d = self.settings, self._dwell

@@ -42,6 +42,14 @@ class QualitySettings:
         Uncovered stretches shorter than this are timing jitter, not holes, seconds.
     min_rr_ms : float
         Shortest interval expected; sizes the buffers, milliseconds.
+    erratic_change : float
+        A raw interval that differs from the previous raw one by more than this
+        fraction is erratic (Malik et al. 1989's 20 % rule).
+    max_erratic_rate : float
+        Largest acceptable fraction of erratic raw intervals. A loose strap streams
+        plausible garbage that inflates the corrector's adaptive thresholds until it
+        passes as clean; this absolute rule still sees it. Each artifact makes 2-3
+        erratic intervals: 2 % artifacts peak near 0.18 over 30 s, 20 % sit near 0.5.
     """
 
     window_s: float = 30.0
@@ -51,6 +59,8 @@ class QualitySettings:
     min_elapsed_s: float = 5.0
     min_hole_s: float = 0.3
     min_rr_ms: float = 200.0
+    erratic_change: float = 0.20
+    max_erratic_rate: float = 0.30
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.min_rr_ms <= 0:
@@ -78,9 +88,12 @@ class QualityMetrics:
     gap_s : float
         Largest uncovered stretch in the window, seconds (0 when none).
     ok : bool
-        True when all three are acceptable and the window has enough data.
+        True when all are acceptable and the window has enough data.
     reason : str
         Why ``ok`` is False; ``""`` when it is True.
+    erratic_rate : float
+        Fraction (0-1) of raw intervals in the window that jump by more than
+        ``erratic_change`` from the previous one; NaN without beats.
     """
 
     t: float
@@ -89,6 +102,7 @@ class QualityMetrics:
     gap_s: float
     ok: bool
     reason: str
+    erratic_rate: float = math.nan
 
 
 class SignalQuality:
@@ -116,6 +130,9 @@ class SignalQuality:
         self._t = [0.0] * cap
         self._rr = [0.0] * cap
         self._art = [False] * cap
+        self._err = [False] * cap
+        self._n_err = 0
+        self._prev_raw = math.nan
         self._head = self._tail = 0
         self._sum_rr = 0.0
         self._n_art = 0
@@ -150,6 +167,12 @@ class SignalQuality:
         starts = flagged and not self._prev_flagged  # a run of flagged beats is one artifact
         self._prev_flagged = flagged
         self._art[k] = starts
+        raw = float(beat.rr_raw_ms)
+        erratic = abs(raw - self._prev_raw) > self.settings.erratic_change * self._prev_raw
+        if math.isfinite(raw):
+            self._prev_raw = raw
+        self._err[k] = erratic
+        self._n_err += erratic
         self._tail += 1
         self._sum_rr += rr_s
         self._n_art += starts
@@ -184,6 +207,7 @@ class SignalQuality:
         k = self._head % self._cap
         self._sum_rr -= self._rr[k]
         self._n_art -= self._art[k]
+        self._n_err -= self._err[k]
         self._head += 1
 
     def _evaluate(self, now: float) -> QualityMetrics:
@@ -205,6 +229,7 @@ class SignalQuality:
                 covered -= overhang
         coverage = covered / elapsed if elapsed > 0 else math.nan
         rate = self._n_art / n if n else math.nan
+        erratic = self._n_err / n if n else math.nan
         gap = 0.0
         for i in range(max(0, self._n_holes - self._HOLES), self._n_holes):
             k = i % self._HOLES
@@ -223,10 +248,12 @@ class SignalQuality:
                 if n == 0
                 else f"{100 * rate:.0f}% artifacts in {s.window_s:g} s"
             )
+        if n and erratic > s.max_erratic_rate:
+            reasons.append(f"{100 * erratic:.0f}% erratic beats: is the strap loose or dry?")
         lo, hi = s.coverage_range
         if n and not lo <= coverage <= hi:
             what = "lost" if coverage < lo else "duplicated"
             reasons.append(f"coverage {coverage:.2f}: beats {what}")
         if gap > s.max_gap_s:
             reasons.append(f"gap of {gap:.1f} s")
-        return QualityMetrics(now, rate, coverage, gap, not reasons, "; ".join(reasons))
+        return QualityMetrics(now, rate, coverage, gap, not reasons, "; ".join(reasons), erratic)

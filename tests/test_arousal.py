@@ -139,3 +139,21 @@ def test_wider_band_means_fewer_hyper_beats():
     narrow = classify(t[~cal], rr[~cal], t[cal], rr[cal], ArousalSettings(band_widen=-0.5))
     wide = classify(t[~cal], rr[~cal], t[cal], rr[cal], ArousalSettings(band_widen=1.5))
     assert np.sum(wide.zone == Zone.HYPER) < np.sum(narrow.zone == Zone.HYPER)
+
+
+def test_a_loose_strap_is_no_estimate_and_no_baseline():
+    # 25 % garbage inflates the corrector's adaptive thresholds until little is flagged;
+    # the erratic-beat rule of signal quality still sees it
+    run = simulate(SimSettings(seed=12, artifact_rate=0.25), CAL_S + 300)
+    t, rr = run["t_s"], run["rr_ms"]
+    results = process(t, rr)
+    assert np.mean([r.quality.ok for r in results]) < 0.2
+    assert any("erratic" in r.quality.reason for r in results)
+    with pytest.raises(CalibrationError, match="poor|clean"):
+        calibrate(t[t < CAL_S], rr[t < CAL_S])
+    good = simulate(SimSettings(seed=12), CAL_S + 300)
+    trace = classify(good["t_s"], good["rr_ms"], good["t_s"], good["rr_ms"])
+    baseline = trace.baseline
+    garbage = process(t[t >= CAL_S], rr[t >= CAL_S], baseline=baseline)
+    zones = [r.arousal.zone for r in garbage]
+    assert zones.count(Zone.UNKNOWN) > 0.8 * len(zones)
