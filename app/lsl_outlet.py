@@ -85,6 +85,7 @@ class LslOutletSink(StreamSink):
         super().__init__(sources, prefix)
         self.max_buffered_s = max_buffered_s
         self._outlets: dict[str, pylsl.StreamOutlet] = {}
+        self._names: tuple[str, ...] = ()
         self._current: dict[tuple[str, str], tuple[StreamSpec, str]] = {}  # -> spec, source_id
         self.closed = False
         self._outlet(MARKERS, self._session)
@@ -94,8 +95,8 @@ class LslOutletSink(StreamSink):
 
     @property
     def stream_names(self) -> list[str]:
-        """Names of the streams published now (for the UI)."""
-        return [outlet.get_info().name() for outlet in self._outlets.values()]
+        """Names of the streams published now (safe to read from the UI thread)."""
+        return list(self._names)
 
     @property
     def source_ids(self) -> list[str]:
@@ -131,10 +132,12 @@ class LslOutletSink(StreamSink):
                 if outlet is not None:
                     log.info("LSL: %s closes (source changed)", source_id)
                     del outlet
+        self._names = tuple(o.get_info().name() for o in self._outlets.values())
 
     def close(self) -> None:
         """Withdraw every outlet."""
         self.closed = True
+        self._names = ()
         self._outlets.clear()
         self._current.clear()
 
@@ -152,6 +155,7 @@ class LslOutletSink(StreamSink):
             info = stream_info(spec, owner)
             outlet = pylsl.StreamOutlet(info, 0, int(self.max_buffered_s))
             self._outlets[source_id] = outlet
+            self._names = (*self._names, info.name())
             subject = SESSION if spec.scope == SESSION else owner.subject
             self._current[(subject, spec.key)] = (spec, source_id)
             log.info(

@@ -16,6 +16,7 @@ from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_t
 from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
+from ui.recording_bar import RecordingBar
 from ui.subject_panel import SubjectPanel
 
 DISCLAIMER = "heartsync is not a medical device."
@@ -117,6 +118,9 @@ class MainWindow(QMainWindow):
         self.sound.setToolTip("A soft beep when someone leaves their window")
         self.sound.toggled.connect(self._sound_toggled)
         toolbar.addWidget(self.sound)
+        self.recording_bar = RecordingBar(runner, self)
+        self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.addToolBar(self.recording_bar)
         self.frames = 0
         self._shown: Snapshot | None = None
         self.timer = QTimer(self)
