@@ -38,7 +38,7 @@ def test_a_corrupt_profile_is_reported_and_never_overwritten(tmp_path):
 
 def test_missing_and_bad_names(tmp_path):
     store = ProfileStore(tmp_path)
-    with pytest.raises(ProfileError, match="no profile named 'Kim'.*calibrate first"):
+    with pytest.raises(ProfileError, match=r"no profile named 'Kim'.*calibrate first"):
         store.load("Kim")
     with pytest.raises(ProfileError, match="no usable characters"):
         store.path("../..")
