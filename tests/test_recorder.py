@@ -241,3 +241,37 @@ def test_kill_9_keeps_everything_up_to_the_last_flush(tmp_path):
     fixed = read_xdf(path)
     assert fixed.closed
     assert len(next(s for s in fixed.streams if s.type == "RawRR").time_stamps) == n
+
+
+def test_headless_bridge_status_lines_and_clean_ctrl_c(tmp_path):
+    path = tmp_path / "bridge.xdf"
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--headless",
+            "--source",
+            "sim:seed=1",
+            "--speed",
+            "20",
+            "--record",
+            str(path),
+            "--status-every",
+            "0.5",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    status = []
+    for line in proc.stderr:
+        if "recording bridge.xdf" in line:
+            status.append(line)
+            if len(status) == 2:
+                break
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 0, rest
+    assert "self connected" in status[-1] and "beats" in status[-1] and "MB" in status[-1]
+    rec = read_xdf(path)
+    assert rec.closed  # Ctrl-C closes the file with its footers
