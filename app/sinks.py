@@ -9,7 +9,19 @@ from sensors.base import SourceStatus
 
 
 class Sink(Protocol):
-    """What the engine calls for every processed beat and status change."""
+    """What the engine calls for every processed beat and status change.
+
+    A sink may also have any of these optional methods; the engine calls them when
+    present (see :class:`app.streams.StreamSink`, the base of the LSL outlets and the
+    XDF recorder):
+
+    - ``write_raw(beat)``: every raw beat as the source sent it, before correction;
+    - ``write_marker(t, text)``: a user annotation (``Engine.mark``);
+    - ``write_event(t, event)``: a session event as a dict with an ``event`` key
+      (status, baseline, paced, calibration), recorded so that replays re-apply it;
+    - ``write_sample(spec, subject, t, values)``: a sample of any declared stream
+      (``Engine.publish``).
+    """
 
     def write(self, result: BeatResult) -> None:
         """Take one processed beat (called on the engine loop: must not block)."""
