@@ -301,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_when_done=getattr(args, "exit_when_done", False),
         profiles_dir=args.profiles,
         profiles={subject: profile.name for subject, profile in baselines.items()},
+        config_path=args.config,
     )
 
 

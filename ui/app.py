@@ -18,6 +18,7 @@ def run_gui(
     exit_when_done: bool = False,
     profiles_dir: Path | None = None,
     profiles: dict[str, str] | None = None,
+    config_path: Path | None = None,
 ) -> int:
     """Run the window until it is closed; returns the process exit code.
 
@@ -33,6 +34,8 @@ def run_gui(
         Folder of profiles (the user's data folder by default).
     profiles : dict of str to str or None
         Profile name to use, by subject.
+    config_path : Path or None
+        Settings file (the user's by default).
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heartsync")
@@ -44,7 +47,7 @@ def run_gui(
             window.events.finished.emit("" if error is None else str(error))
 
     runner = EngineThread(engine, duration_s, on_finished=finished, keep_alive=True)
-    window = MainWindow(runner, profiles=profiles_dir)
+    window = MainWindow(runner, profiles=profiles_dir, config_path=config_path)
     for subject, name in (profiles or {}).items():
         window.columns[subject].profile.reload(select=name)
         window.columns[subject].profile.use(name)

@@ -83,13 +83,20 @@ class MainWindow(QMainWindow):
         How often the window reads the snapshot (frames may be dropped; data never is).
     profiles : Path or None
         Folder of profiles (the user's data folder by default).
+    config_path : Path or None
+        Settings file where the chosen strap is remembered (the user's by default).
     """
 
     def __init__(
-        self, runner: EngineThread, refresh_hz: float = 30.0, profiles: Path | None = None
+        self,
+        runner: EngineThread,
+        refresh_hz: float = 30.0,
+        profiles: Path | None = None,
+        config_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.runner = runner
+        self.config_path = config_path
         self.store = ProfileStore(profiles)
         self.setWindowTitle("heartsync")
         self.resize(1100, 800)
@@ -144,7 +151,12 @@ class MainWindow(QMainWindow):
 
     def pick_strap(self, subject: str | None = None) -> DevicePicker:
         """Open the strap picker for a subject (the first one by default)."""
-        picker = DevicePicker(self.runner, subject or next(iter(self.columns)), parent=self)
+        picker = DevicePicker(
+            self.runner,
+            subject or next(iter(self.columns)),
+            config_path=self.config_path,
+            parent=self,
+        )
         picker.setModal(True)
         picker.show()
         return picker
