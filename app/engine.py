@@ -162,8 +162,30 @@ class Engine:
             write(t, {"event": kind, "subject": subject, **data})
 
     async def add_sink(self, sink: Sink) -> None:
-        """Start sending to another sink (LSL toggle, record button); engine loop."""
+        """Start sending to another sink (LSL toggle, record button); engine loop.
+
+        A sink that takes events first hears the baselines and paced states in force.
+        """
         self.sinks = [*self.sinks, sink]
+        write = getattr(sink, "write_event", None)
+        if write is None:
+            return
+        t = self._stream_now()
+        for name, sub in self._subjects.items():
+            baseline = sub.pipeline.baseline
+            if baseline is not None:
+                arousal = asdict(sub.pipeline.settings.arousal)
+                write(
+                    t,
+                    {
+                        "event": "baseline",
+                        "subject": name,
+                        "baseline": baseline.to_dict(),
+                        "arousal": arousal,
+                    },
+                )
+            if sub.pipeline.paced:
+                write(t, {"event": "paced", "subject": name, "paced": True})
 
     async def remove_sink(self, sink: Sink) -> None:
         """Stop sending to a sink and close it (off the loop: closing may wait for disk)."""

@@ -234,3 +234,24 @@ def test_cli_replay_of_a_bad_file_is_one_line(tmp_path, content):
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr and "cannot replay" in out.stderr
+
+
+def test_a_recording_started_mid_session_knows_the_baseline(tmp_path, baseline):
+    path = tmp_path / "late.xdf"
+    source = SimulatedSource(SimSettings(seed=8), speed=0)
+    engine = Engine([source])
+    engine.set_baseline("self", baseline)
+    engine.set_paced(True)
+
+    async def session():
+        await engine.add_sink(XdfRecorder(path, [source]))
+        await engine.run(duration_s=120)
+
+    asyncio.run(session())
+    (replay,) = replay_sources(path, speed=0)
+    kinds = [
+        (item.payload.kind, item.payload.data.get("paced"))
+        for item in replay.session.items
+        if not hasattr(item.payload, "rr_ms")
+    ]
+    assert ("baseline", None) in kinds and ("paced", True) in kinds
