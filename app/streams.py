@@ -145,8 +145,9 @@ class StreamOwner:
 
     def source_id(self, spec: StreamSpec) -> str:
         """Stable per strap + role + stream, so LabRecorder reconnects after a restart."""
-        if spec.scope == SESSION:
-            return f"{self.prefix}:{socket.gethostname()}:{spec.key}"
+        if spec.scope == SESSION:  # the session's subjects tell two heartsyncs apart
+            subjects = f"{self.source}:" if self.source else ""
+            return f"{self.prefix}:{socket.gethostname()}:{subjects}{spec.key}"
         return f"{self.prefix}:{self.source}:{self.subject}:{spec.key}"
 
     def stream_name(self, spec: StreamSpec) -> str:
@@ -372,7 +373,7 @@ class StreamSink:
     def __init__(self, sources: Sequence[BeatSource] = (), prefix: str = "heartsync") -> None:
         self.prefix = prefix
         self.owners: dict[str, StreamOwner] = {s.subject: owner_of(s, prefix) for s in sources}
-        self._session = StreamOwner(SESSION, prefix=prefix)
+        self._session = StreamOwner(SESSION, "+".join(sorted(self.owners)), prefix=prefix)
         self.raw_count = 0
 
     # -- what the engine calls ------------------------------------------------------

@@ -99,7 +99,7 @@ def test_every_beat_with_its_beat_time_and_metadata():
     try:
         base = f"{prefix}:ble:AA:BB:CC:DD:EE:FF:client"
         raw, rr_in, hr_in = (resolve(f"{base}:{k}") for k in ("raw", "rr", "hr"))
-        markers = resolve(f"{prefix}:{socket.gethostname()}:markers")
+        markers = resolve(f"{prefix}:{socket.gethostname()}:client:markers")
         deadline = time.monotonic() + 10
         while source.gate is None:
             assert time.monotonic() < deadline
