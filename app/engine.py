@@ -410,36 +410,46 @@ class Engine:
         self._publish(force=True)
 
     def _publish(self, force: bool = False) -> None:
-        """Swap in a new snapshot, at most ``snapshot_hz`` times per wall second."""
+        """Swap in a new snapshot when something changed, at most ``snapshot_hz`` per second.
+
+        Silence is reported in whole seconds, so a quiet subject changes the snapshot
+        once a second, not at every call.
+        """
         wall = time.monotonic()
         if not force and wall - self._last_publish < 1.0 / self.settings.snapshot_hz:
             return
-        self._last_publish = wall
-        subjects = []
         stream_now = self._stream_now()
-        for name, sub in self._subjects.items():
+        changed = force
+        for sub in self._subjects.values():
             last = sub.history.last_raw
-            silent = stream_now - last.t if last is not None else math.nan
-            if sub.cached is not None and silent > 1.0:
+            silent = float(math.floor(stream_now - last.t)) if last is not None else math.nan
+            if sub.cached is not None and silent >= 2.0 and silent != sub.cached.silent_s:
                 sub.cached = replace(sub.cached, silent_s=silent)
+                changed = True
             if sub.cached is None:
-                sub.cached = SubjectSnapshot(
-                    name,
-                    sub.source.name,
-                    getattr(sub.source, "simulated", False),
-                    sub.failure or sub.source.status,
-                    sub.beats_received,
-                    *sub.history.arrays(),
-                    sub.history.last,
-                    sub.history.last_raw,
-                    *sub.history.arousal_arrays(),
-                    dict(sub.history.zone_seconds),
-                    sub.pipeline.baseline,
-                    (sub.pipeline.settings.arousal.lower, sub.pipeline.settings.arousal.upper),
-                    sub.calibration_view,
-                    silent,
-                )
-            subjects.append(sub.cached)
-        self._snapshot = Snapshot(
-            self._latest_t, tuple(subjects), self._running, tuple(self._errors)
+                sub.cached = self._subject_snapshot(sub, silent)
+                changed = True
+        if not changed and self._snapshot.running == self._running:
+            return
+        self._last_publish = wall
+        subjects = tuple(sub.cached for sub in self._subjects.values())
+        self._snapshot = Snapshot(self._latest_t, subjects, self._running, tuple(self._errors))
+
+    def _subject_snapshot(self, sub: _Subject, silent_s: float) -> SubjectSnapshot:
+        arousal = sub.pipeline.settings.arousal
+        return SubjectSnapshot(
+            sub.source.subject,
+            sub.source.name,
+            getattr(sub.source, "simulated", False),
+            sub.failure or sub.source.status,
+            sub.beats_received,
+            *sub.history.arrays(),
+            sub.history.last,
+            sub.history.last_raw,
+            *sub.history.arousal_arrays(),
+            dict(sub.history.zone_seconds),
+            sub.pipeline.baseline,
+            (arousal.lower, arousal.upper),
+            sub.calibration_view,
+            silent_s,
         )

@@ -22,8 +22,8 @@ def rss_mb() -> float:
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process, MB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
+    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
 
 
 def table(rows: list[tuple], header: tuple) -> str:
