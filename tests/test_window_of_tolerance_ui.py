@@ -36,6 +36,7 @@ def test_calibrate_save_and_see_the_zone(qtbot, tmp_path):
     assert column.profile.choice.currentText() == "Alex"
     qtbot.waitUntil(lambda: column.zone.zone is Zone.WINDOW, timeout=20000)
     assert column.zone.text == "Inside your window"
+
     def drawn():
         x = column.arousal.index.getData()[0]
         return x is not None and len(x) > 20
