@@ -383,6 +383,8 @@ class BleHeartRateSource(BaseSource):
         self.reconnections = 0
         self.gaps: deque[tuple[float, float]] = deque(maxlen=100)
         self.battery_pct: int | None = None
+        self.manufacturer = ""  # from Device Information, once connected
+        self.model = ""
         self.last_arrival_s = math.nan
         self.last_hr_bpm: int | None = None
         self._device_text = ""
@@ -624,12 +626,14 @@ class BleHeartRateSource(BaseSource):
                 log.debug("%s: could not read %s: %s", self.name, uuid, exc)
         battery = values.get(BATTERY_LEVEL_UUID)
         self.battery_pct = battery[0] if battery else None
-        details = [
-            values[u].decode("utf-8", "replace").strip("\x00 ").strip()
+        text = {
+            u: values[u].decode("utf-8", "replace").strip("\x00 ").strip()
             for u in (MANUFACTURER_NAME_UUID, MODEL_NUMBER_UUID)
             if u in values
-        ]
-        model = " ".join(d for d in details if d)
+        }
+        self.manufacturer = text.get(MANUFACTURER_NAME_UUID, "")  # metadata of LSL/XDF streams
+        self.model = text.get(MODEL_NUMBER_UUID, "")
+        model = " ".join(d for d in (self.manufacturer, self.model) if d)
         if device.name and model and model != device.name:
             self._device_text = f"{device.name} ({model}, {device.address})"
         else:

@@ -161,6 +161,7 @@ def test_connects_by_name_address_or_device_id(by):
     assert status.state == SourceState.CONNECTED
     assert status.battery_pct == 87
     assert "Polar Electro Oy H10" in status.device
+    assert (source.manufacturer, source.model) == ("Polar Electro Oy", "H10")  # stream metadata
     assert "C4:7A:00:00:00:32" in status.device
     assert source.simulated is False
     assert source.status.state == SourceState.STOPPED
@@ -181,6 +182,7 @@ def test_strap_without_battery_or_device_information():
 
     source, collector = run(scenario())
     assert source.battery_pct is None
+    assert (source.manufacturer, source.model) == ("", "")
     assert collector.statuses[-2].device == "Generic HR (C4:7A:00:00:00:01)"
     assert collector.rr_1024() == [880]
 
