@@ -287,10 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         failed = [s for s in engine.sinks if getattr(s, "error", None) is not None]
         return 1 if engine.errors or failed else 0
-    if args.command == "run" and (args.lsl or args.record):
-        parser.exit(
-            2, "heartsync: error: --lsl and --record need --headless (the window has buttons)\n"
-        )
+    record = getattr(args, "record", None)
+    if record is not None and record.exists():  # the recorder never overwrites a file
+        parser.exit(2, f"heartsync: error: {record} already exists; choose a new file name\n")
     if args.command == "run" and args.json:
         parser.exit(2, "heartsync: error: --json needs --headless\n")
     from ui.app import run_gui
@@ -302,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         profiles_dir=args.profiles,
         profiles={subject: profile.name for subject, profile in baselines.items()},
         config_path=args.config,
+        lsl=getattr(args, "lsl", False),
+        record=record,
     )
 
 

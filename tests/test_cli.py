@@ -199,3 +199,24 @@ def test_calibration_refused_for_a_noisy_rest(tmp_path):
     assert out.returncode == 1
     assert "baseline refused" in out.stderr and "clean" in out.stderr
     assert not (tmp_path / "Noisy.json").exists()
+
+
+def test_window_records_and_publishes_when_asked(tmp_path):
+    import pyxdf
+
+    path = tmp_path / "session.xdf"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    args = ["run", "--source", "sim", "--speed", "20", "--duration", "40", "--exit-when-done"]
+    out = subprocess.run(
+        [*CLI, *args, "--lsl", "--record", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    streams, _ = pyxdf.load_xdf(str(path))
+    rr = next(s for s in streams if s["info"]["type"][0] == "RR")
+    assert len(rr["time_stamps"]) > 20
+    again = run_cli(*args, "--record", str(path))
+    assert again.returncode == 2 and "already exists" in again.stderr

@@ -19,6 +19,8 @@ def run_gui(
     profiles_dir: Path | None = None,
     profiles: dict[str, str] | None = None,
     config_path: Path | None = None,
+    lsl: bool = False,
+    record: Path | None = None,
 ) -> int:
     """Run the window until it is closed; returns the process exit code.
 
@@ -36,6 +38,10 @@ def run_gui(
         Profile name to use, by subject.
     config_path : Path or None
         Settings file (the user's by default).
+    lsl : bool
+        Turn the LSL outlets on from the start.
+    record : Path or None
+        Start recording to this XDF file.
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heartsync")
@@ -54,6 +60,10 @@ def run_gui(
     if exit_when_done:
         window.events.finished.connect(window.close)
     runner.start()
+    if lsl:
+        window.recording_bar.lsl.setChecked(True)
+    if record is not None:
+        window.recording_bar.record_to(record)
     window.show()
     app.exec()
     runner.stop()

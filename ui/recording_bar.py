@@ -109,6 +109,7 @@ class RecordingBar(QToolBar):
         self.labels = list(DEFAULT_MARKERS)
         self.outlets = None
         self.recorder = None
+        self._requested_path: Path | None = None
         self.replays: list = []  # replay windows kept alive
         self._signals = _Signals()
         self._signals.recording_failed.connect(self._recording_failed)
@@ -165,6 +166,11 @@ class RecordingBar(QToolBar):
         self.refresh()
 
     # -- recording --------------------------------------------------------------------
+    def record_to(self, path: Path) -> None:
+        """Start recording to ``path`` (``heartsync run --record FILE`` in the window)."""
+        self._requested_path = path
+        self.record.setChecked(True)
+
     def set_recording(self, on: bool) -> None:
         """Start (or stop) recording to a new file in :attr:`folder`."""
         engine = self.runner.engine
@@ -172,9 +178,10 @@ class RecordingBar(QToolBar):
             from app.recorder import XdfRecorder
 
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            path = self.folder / f"heartsync-{stamp}.xdf"
+            path, self._requested_path = self._requested_path, None
+            path = path or self.folder / f"heartsync-{stamp}.xdf"
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
                 self.recorder = XdfRecorder(path, engine.sources, on_error=self._on_recorder_error)
             except (RecordingError, OSError) as exc:
                 text = str(exc) if isinstance(exc, RecordingError) else f"cannot record: {exc}"
