@@ -15,7 +15,7 @@ delivered after a small radio latency and stamped by :class:`sensors.beat_clock.
 import asyncio
 import dataclasses
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,6 +155,17 @@ def resonance_gain(breath_per_min: float, resonance_per_min: float) -> float:
     return 1.0 + 1.6 * math.exp(-(((breath_per_min - resonance_per_min) / 1.5) ** 2))
 
 
+def resonance_lead_s(breath_per_min: float, resonance_per_min: float) -> float:
+    """How far HR leads the breath when paced, s: in phase (0 deg) at resonance.
+
+    A modelling choice after Vaschillo et al. 2002 (HR and breathing in phase at the
+    resonance frequency): the phase lead is ``-atan((rate - resonance) / 1.5/min)``,
+    so HR leads at slower rates and lags at faster ones.
+    """
+    lead_rad = -math.atan((breath_per_min - resonance_per_min) / 1.5)
+    return lead_rad / (2 * math.pi * breath_per_min / 60.0)
+
+
 class SimulatedStrap:
     """Synchronous, seeded generator of strap notifications.
 
@@ -187,6 +198,9 @@ class SimulatedStrap:
         self._pending: list[float] = []  # observed peaks not yet sent
         self._next_notify_s = 1.0 + self._rng.uniform(0, 1)
         self._hr_display = settings.hr_bpm
+        #: ``follow(t) -> (rate_per_min, lung_volume 0-1) or None``: the person follows a
+        #: breathing pacer (strap time ``t``, s); see :meth:`SimulatedSource.follow_pacer`.
+        self.follow: Callable[[float], tuple[float, float] | None] | None = None
 
     # -- the person -------------------------------------------------------------------
     def _targets(self, t: float) -> tuple[float, float, float | None, bool]:
@@ -227,6 +241,9 @@ class SimulatedStrap:
             breath = s.breath_per_min * (1.0 + max(-0.3, min(0.3, self._breath_jitter)))
         else:
             breath = paced
+        guide = self.follow(self._t) if self.follow is not None else None
+        if guide is not None:
+            breath = guide[0]
         rsa = s.rsa_ms * resonance_gain(breath, s.resonance_per_min)
         self._lf_amp += (1.0 - self._lf_amp) * rr_prev / 30.0 + 0.1 * math.sqrt(
             rr_prev
@@ -234,8 +251,14 @@ class SimulatedStrap:
         self._lf_amp = max(0.2, self._lf_amp)
         self._lf_phase += 2 * math.pi * 0.1 * rr_prev + 0.15 * rng.standard_normal()
         self._breath_phase += 2 * math.pi * breath / 60.0 * rr_prev
+        rsa_ms = rsa * math.sin(self._breath_phase)
+        if guide is not None:  # HR rises with the lung volume, shifted by resonance_lead_s
+            lead = resonance_lead_s(breath, s.resonance_per_min)
+            shifted = self.follow(self._t + mean_rr_ms / 2000.0 + lead)  # mid-interval
+            volume = guide[1] if shifted is None else shifted[1]
+            rsa_ms = rsa * (1.0 - 2.0 * volume)
         rr_ms = mean_rr_ms + self._hrv_scale * (
-            rsa * math.sin(self._breath_phase)
+            rsa_ms
             + s.lf_ms * self._lf_amp * math.sin(self._lf_phase)
             + s.noise_ms * rng.standard_normal()
         )
@@ -303,7 +326,12 @@ class SimulatedStrap:
         return Notification(notify_at + latency, round(hr), tuple(rr))
 
 
-def simulate(settings: SimSettings, duration_s: float, start_s: float = 0.0) -> dict:
+def simulate(
+    settings: SimSettings,
+    duration_s: float,
+    start_s: float = 0.0,
+    follow: Callable[[float], tuple[float, float] | None] | None = None,
+) -> dict:
     """Run the strap for ``duration_s`` and return what the engine would receive.
 
     The same code path as the live source: notifications stamped by a :class:`BeatClock`.
@@ -316,6 +344,9 @@ def simulate(settings: SimSettings, duration_s: float, start_s: float = 0.0) -> 
         Session length, s.
     start_s : float
         Stream time of the session start, s.
+    follow : callable, optional
+        A breathing pacer the person follows: ``follow(t) -> (rate_per_min,
+        lung_volume)`` at stream time ``t``, or None while it is off.
 
     Returns
     -------
@@ -324,6 +355,8 @@ def simulate(settings: SimSettings, duration_s: float, start_s: float = 0.0) -> 
         (:class:`GroundTruth`, with true peak times).
     """
     strap = SimulatedStrap(settings, keep_truth=True)
+    if follow is not None:
+        strap.follow = lambda t: follow(start_s + t)
     clock = BeatClock()
     t_s: list[float] = []
     rr_ms: list[float] = []
@@ -364,12 +397,28 @@ class SimulatedSource(BaseSource):
         self.speed = speed
         self.start_s = start_s
         self.strap = SimulatedStrap(settings)
+        self._start = 0.0 if start_s is None else start_s
+
+    def follow_pacer(self, guide: Callable[[float], tuple[float, float] | None] | None) -> None:
+        """Make the simulated person breathe with a pacer (None: breathe freely again).
+
+        Parameters
+        ----------
+        guide : callable or None
+            ``guide(t) -> (rate_per_min, lung_volume 0-1)`` at stream time ``t`` (s), or
+            None while no pacer runs.
+        """
+        if guide is None:
+            self.strap.follow = None
+            return
+        self.strap.follow = lambda t: guide(self._start + t)
 
     async def beats(self) -> AsyncIterator[Beat]:
         """Yield beats as the simulated strap sends them."""
         from sensors.clock import now
 
         start = now() if self.start_s is None else self.start_s
+        self._start = start
         wall_start = now()
         clock = BeatClock()
         device = "heartsync simulated strap"
