@@ -220,3 +220,19 @@ def test_window_records_and_publishes_when_asked(tmp_path):
     assert len(rr["time_stamps"]) > 20
     again = run_cli(*args, "--record", str(path))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_ctrl_c_closes_the_window_cleanly():
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen(
+        [*CLI, "run", "--source", "sim", "--speed", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "connected" in stderr

@@ -1,9 +1,11 @@
 """Start the GUI: a QApplication, the engine thread and the main window."""
 
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.engine import Engine
@@ -65,6 +67,20 @@ def run_gui(
     if record is not None:
         window.recording_bar.record_to(record)
     window.show()
+    _quit_on_ctrl_c(app, window)
     app.exec()
     runner.stop()
     return 1 if runner.error is not None else 0
+
+
+def _quit_on_ctrl_c(app: QApplication, window: MainWindow) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM in the terminal close the window cleanly.
+
+    Python runs signal handlers only between bytecodes, so a timer wakes the
+    interpreter a few times a second while Qt's loop runs.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    waker = QTimer(window)
+    waker.timeout.connect(lambda: None)
+    waker.start(200)
