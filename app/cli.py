@@ -158,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("file", type=Path, metavar="FILE.xdf", help="the recording")
     repair.add_argument("--out", type=Path, metavar="FILE.xdf", help="write the repaired copy here")
 
+    analyze = commands.add_parser(
+        "analyze",
+        help="replay a recording through the pipeline and write its report",
+        description="Replays FILE.xdf at full speed through the live pipeline and writes "
+        "report.html (figures inline, opens offline), beats.csv, windows.csv and summary.json.",
+    )
+    analyze.add_argument("file", type=Path, metavar="FILE.xdf", help="the recording")
+    analyze.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: FILE-report/ beside it)"
+    )
+    analyze.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     calibrate = commands.add_parser(
         "calibrate",
         help="take a resting baseline without the window and save it to a profile",
@@ -261,6 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _profiles(store, args.delete)
         if args.command == "repair":
             return _repair(args.file, args.out)
+        if args.command == "analyze":
+            from app.analyze import main as analyze_main
+
+            return analyze_main(args.file, args.out, args.json)
         specs, speed = _resolve(args, config)
         sources = make_sources(specs, speed)
         baselines = _baselines(store, getattr(args, "profile", None), sources)

@@ -1,0 +1,314 @@
+"""The session report: one self-contained HTML page (inline SVG figures, no network).
+
+Sections: summary table; per person the tachogram with artifacts, HR and ln RMSSD, the
+arousal index against the person's band with zones shaded, and time in each zone;
+paced breathing; synchrony (two people); markers. A section with nothing to show in the
+file (no baseline, no paced breathing, one person) is left out with a one-line note.
+"""
+
+import datetime
+import logging
+import math
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from app.session_stats import ZONES, SessionStats, SubjectStats
+from app.svg import Chart, hbars
+from dsp.arousal import Zone
+
+log = logging.getLogger(__name__)
+
+ZONE_FILL = {
+    Zone.WINDOW: "#dff3df",
+    Zone.HYPER: "#f8d5ca",
+    Zone.HYPO: "#d3e3f8",
+    Zone.UNKNOWN: "#e4e4e4",
+}
+ZONE_BAR = {
+    Zone.WINDOW: "#4a9e4a",
+    Zone.HYPER: "#d0573a",
+    Zone.HYPO: "#4a78c0",
+    Zone.UNKNOWN: "#999",
+}
+ZONE_WORDS = {
+    Zone.WINDOW: "in the window",
+    Zone.HYPER: "above (high arousal)",
+    Zone.HYPO: "below (low arousal, check in)",
+    Zone.UNKNOWN: "unknown (signal)",
+}
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1000px;margin:1em auto;color:#222;padding:0 1em}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+h3{font-size:1.05em}table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}.note{color:#666;font-style:italic}
+figure{margin:.6em 0}figcaption{font-size:.85em;color:#555}
+.small{font-size:.85em;color:#555}
+"""
+
+
+def _fmt(value: object, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return "–" if not math.isfinite(value) else f"{value:,.{digits}f}"
+    return escape(str(value))
+
+
+def _range(*arrays: np.ndarray, pad: float = 0.05) -> tuple[float, float]:
+    values = np.concatenate([np.asarray(a, float).ravel() for a in arrays])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return (0.0, 1.0)
+    lo, hi = float(np.percentile(values, 0.5)), float(np.percentile(values, 99.5))
+    span = hi - lo or 1.0
+    return lo - pad * span, hi + pad * span
+
+
+def _note(text: str) -> str:
+    return f"<p class='note'>{escape(text)}</p>"
+
+
+def _figure(fig_id: str, svg: str, caption: str) -> str:
+    return f"<figure id='{escape(fig_id)}'>{svg}<figcaption>{escape(caption)}</figcaption></figure>"
+
+
+class _Context:
+    """What every figure of one report shares: time axis and markers."""
+
+    def __init__(self, analysis) -> None:
+        stats: SessionStats = analysis.stats
+        self.t0 = stats.t0
+        lasts = [s.t_last for s in stats.subjects.values()]
+        self.end_min = (max(lasts) - self.t0) / 60.0 if lasts else 1.0
+        self.markers = [((m.t - self.t0) / 60.0, m.text) for m in analysis.markers]
+
+    def chart(self, y_range: tuple[float, float], y_label: str, height: int = 200) -> Chart:
+        return Chart((0.0, max(self.end_min, 1e-3)), y_range, height=height, y_label=y_label)
+
+    def mark(self, chart: Chart) -> None:
+        for x, text in self.markers:
+            chart.vline(x, text)
+
+
+def _minutes(s: SubjectStats, series: dict) -> np.ndarray:
+    return (series["t_s"] + (s.bins.t0 - s.t0)) / 60.0
+
+
+def _tachogram(ctx: _Context, s: SubjectStats, series: dict) -> str:
+    x = _minutes(s, series)
+    chart = ctx.chart(_range(series["rr_min"], series["rr_max"]), "RR interval (ms)")
+    chart.envelope(x, series["rr_min"], series["rr_max"], "#b8cde8", "range per bin")
+    chart.line(x, series["rr"], "#1f4e8c", "mean NN")
+    flagged = series["art_n"] > 0
+    chart.points(x[flagged], series["art_rr"][flagged], "#d62728", "artifact (raw RR)")
+    ctx.mark(chart)
+    n_art = sum(s.artifacts.values())
+    width = s.bins.width_s
+    return _figure(
+        f"tachogram-{s.subject}",
+        chart.render(),
+        f"Tachogram: clean NN intervals in {width:g}-s bins (band: shortest to longest; "
+        f"line: mean); red dots: bins with artifacts ({n_art} beats corrected).",
+    )
+
+
+def _hr_hrv(ctx: _Context, s: SubjectStats, series: dict) -> str:
+    x = _minutes(s, series)
+    hr = ctx.chart(_range(series["hr"]), "HR (beats/min)", 170)
+    hr.line(x, series["hr"], "#c0392b", "HR over 30 s")
+    ctx.mark(hr)
+    ln = ctx.chart(_range(series["ln_rmssd"]), "ln RMSSD (ln ms)", 170)
+    ln.line(x, series["ln_rmssd"], "#2e7d32", "ln RMSSD over 60 s")
+    ctx.mark(ln)
+    return _figure(
+        f"hr-hrv-{s.subject}",
+        hr.render() + ln.render(),
+        "Heart rate (mean of clean beats over the trailing 30 s) and ln RMSSD (trailing 60 s), "
+        "as the live session computed them.",
+    )
+
+
+def _arousal(ctx: _Context, s: SubjectStats, series: dict) -> str:
+    if not s.arousal_beats:
+        return _note(
+            f"{s.subject}: no baseline in this recording, so no arousal index or zones "
+            "(calibrate a resting baseline before the session)."
+        )
+    x = _minutes(s, series)
+    lower, upper = s.band
+    chart = ctx.chart(_range(series["arousal"], series["z_hr"], [lower, upper]), "z", 220)
+    zone_s = series["zone_s"]
+    have = zone_s.sum(axis=0) > 0
+    major = np.argmax(zone_s, axis=0)
+    half = s.bins.width_s / 120.0
+    colors = [ZONE_FILL[ZONES[k]] if ok else "" for k, ok in zip(major, have, strict=True)]
+    chart.spans(x - half, x + half, colors)
+    chart.line(x, series["arousal"], "#6a1b9a", "arousal index")
+    chart.line(x, series["z_hr"], "#888", "z HR (smoothed)", 1.0)
+    chart.hline(upper, "#d0573a", f"upper edge {upper:g}")
+    chart.hline(lower, "#4a78c0", f"lower edge (z HR) {lower:g}")
+    ctx.mark(chart)
+    return _figure(
+        f"arousal-{s.subject}",
+        chart.render(),
+        "Arousal index A = (z HR - z vagal)/2 against this person's window (upper edge); "
+        "low arousal is judged on the smoothed z HR (lower edge). Shading: zone (green "
+        "window, red above, blue below, grey unknown).",
+    )
+
+
+def _zones(s: SubjectStats) -> str:
+    if not s.arousal_beats:
+        return ""
+    rows = [(ZONE_WORDS[z], s.zone_seconds[z] / 60.0, ZONE_BAR[z]) for z in ZONES]
+    return _figure(
+        f"zones-{s.subject}",
+        hbars(rows, "min"),
+        f"Time in each zone; the window was left {s.zone_exits} time(s) (to above or below).",
+    )
+
+
+def _summary_table(analysis) -> str:
+    subjects = analysis.summary["subjects"]
+    names = list(subjects)
+    rows: list[tuple[str, list]] = []
+
+    def row(label: str, getter, digits: int = 1) -> None:
+        rows.append((label, [_fmt(getter(subjects[n]), digits) for n in names]))
+
+    row("duration (min)", lambda d: d["duration_min"])
+    row("beats", lambda d: d["beats"])
+    row("clean beats (%)", lambda d: d["clean_percent"])
+    row("gaps", lambda d: d["gaps"])
+    for key, label in (
+        ("mean_hr_bpm", "mean HR (beats/min)"),
+        ("mean_nn_ms", "mean NN (ms)"),
+        ("sdnn_ms", "SDNN (ms)"),
+        ("rmssd_ms", "RMSSD (ms)"),
+        ("pnn50_percent", "pNN50 (%)"),
+    ):
+        row(label, lambda d, k=key: d["time_domain"][k])
+    for key, label, digits in (
+        ("vlf_ms2", "VLF (ms²)", 0),
+        ("lf_ms2", "LF (ms²)", 0),
+        ("hf_ms2", "HF (ms²)", 0),
+        ("lf_hf", "LF/HF", 2),
+        ("hf_peak_hz", "HF peak (Hz)", 3),
+    ):
+        row(label, lambda d, k=key: d["frequency_domain"][k], digits)
+    row(
+        "5-min segments used",
+        lambda d: (
+            f"{d['frequency_domain']['segments_used']} of {d['frequency_domain']['segments']}"
+        ),
+    )
+    for zone in ZONES:
+        row(
+            f"minutes {ZONE_WORDS[zone]}",
+            lambda d, z=zone: None if d["zones"] is None else d["zones"][f"{z.value}_min"],
+        )
+    row("zone exits", lambda d: None if d["zones"] is None else d["zones"]["zone_exits"])
+    coherence = analysis.summary.get("coherence") or {}
+    if coherence:
+        row("mean coherence ratio", lambda d: coherence.get(d.get("subject", ""), None))
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    body = "".join(
+        f"<tr><td>{escape(label)}</td>{''.join(f'<td>{v}</td>' for v in values)}</tr>"
+        for label, values in rows
+    )
+    table = f"<table id='summary-table'><tr><th>measure</th>{head}</tr>{body}</table>"
+    sync = analysis.summary.get("synchrony")
+    if sync:
+        table += (
+            "<table id='synchrony-table'><tr><th>synchrony</th><th>value</th></tr>"
+            f"<tr><td>effect size (SUSY-style, z)</td><td>{_fmt(sync.get('effect_size'), 2)}"
+            f"</td></tr><tr><td>p (segment shuffling)</td><td>{_fmt(sync.get('p_value'), 3)}"
+            "</td></tr></table>"
+        )
+    return table
+
+
+def _paced_section(analysis) -> str:
+    spans = analysis.stats.paced_spans
+    if not spans:
+        return _note("No paced breathing in this recording: no coherence or breathing rate.")
+    t0 = analysis.stats.t0
+    items = "".join(
+        f"<li>{escape(who or 'everyone')}: {(a - t0) / 60:.1f}–{(b - t0) / 60:.1f} min</li>"
+        for who, a, b in spans
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _synchrony_section(analysis) -> str:
+    if len(analysis.stats.subjects) < 2:
+        return _note("One person in this recording: no synchrony.")
+    return _note("Synchrony needs the synchrony estimator (dsp.synchrony), not in this version.")
+
+
+def _markers_section(analysis) -> str:
+    if not analysis.markers:
+        return _note("No markers in this recording.")
+    t0 = analysis.stats.t0
+    items = "".join(
+        f"<tr><td>{(m.t - t0) / 60:.2f}</td><td>{escape(m.text)}</td></tr>"
+        for m in analysis.markers
+    )
+    return f"<table><tr><th>time (min)</th><th>marker</th></tr>{items}</table>"
+
+
+def render_report(analysis) -> str:
+    """The whole HTML page as a string."""
+    ctx = _Context(analysis)
+    stats = analysis.stats
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>heartsync session report: {escape(analysis.path.name)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Session report: {escape(analysis.path.name)}</h1>",
+        f"<p class='small'>{ctx.end_min:.1f} min, {len(stats.subjects)} person(s): "
+        f"{escape(', '.join(stats.subjects))}. Made "
+        f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by heartsync from the recording, "
+        "replayed through the same pipeline as the live session. heartsync is not a "
+        "medical device; zones describe arousal, they are not a diagnosis.</p>",
+    ]
+    parts += [_note(n) for n in analysis.notes]
+    parts += ["<section id='summary'><h2>Summary</h2>", _summary_table(analysis), "</section>"]
+    for name, s in stats.subjects.items():
+        series = s.bins.series()
+        parts += [
+            f"<section id='person-{escape(name)}'><h2>{escape(name)}</h2>",
+            "<h3>Tachogram</h3>",
+            _tachogram(ctx, s, series),
+            "<h3>Heart rate and HRV</h3>",
+            _hr_hrv(ctx, s, series),
+            "<h3>Arousal and window of tolerance</h3>",
+            _arousal(ctx, s, series),
+            _zones(s),
+            "</section>",
+        ]
+    parts += [
+        "<section id='paced'><h2>Paced breathing</h2>",
+        _paced_section(analysis),
+        "</section><section id='synchrony'><h2>Synchrony</h2>",
+        _synchrony_section(analysis),
+        "</section><section id='markers'><h2>Markers</h2>",
+        _markers_section(analysis),
+        "</section><section id='files'><h2>Data</h2><p class='small'>",
+        "<a href='beats.csv'>beats.csv</a> (one row per corrected beat) and ",
+        "<a href='windows.csv'>windows.csv</a> (one row per 60 s per person); units are in ",
+        "the column names. <a href='summary.json'>summary.json</a> holds the table above.</p>",
+        "</section></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(analysis, path: Path) -> Path:
+    """Write :func:`render_report` to ``path`` (UTF-8)."""
+    path.write_text(render_report(analysis), encoding="utf-8")
+    log.info("report written to %s", path)
+    return path
