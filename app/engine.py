@@ -380,11 +380,10 @@ class Engine:
                         self._emit(sub, result)
                     self._publish()
         except SensorError as exc:
-            message = f"{source.name}: {exc}"
-            log.error("%s", message)
-            self._errors.append(message)
+            self._errors.append(f"{source.name}: {exc}")
             sub.failure = SourceStatus(SourceState.FAILED, str(exc), now())
-            self._on_status(source.name, sub.failure)
+            if source.status.state is not SourceState.FAILED:  # else the source said so
+                self._on_status(source.name, sub.failure)
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         sub.history.add(result)
@@ -398,8 +397,14 @@ class Engine:
         sub = next((s for s in self._subjects.values() if s.source.name == source_name), None)
         if sub is None:  # a source replaced by set_source, still saying goodbye
             return
-        log.info(
-            "%s (%s): %s %s", sub.source.subject, source_name, status.state.value, status.message
+        level = {SourceState.FAILED: logging.ERROR, SourceState.RECONNECTING: logging.WARNING}
+        log.log(
+            level.get(status.state, logging.INFO),
+            "%s (%s): %s %s",
+            sub.source.subject,
+            source_name,
+            status.state.value,
+            status.message,
         )
         sub.cached = None
         for sink in self.sinks:
