@@ -270,10 +270,28 @@ MARKERS = StreamSpec(
     scope=SESSION,
     notes=(("about", "annotations as typed; session events as JSON objects with an 'event' key"),),
 )
+SYNCHRONY = StreamSpec(
+    "synchrony",
+    "Synchrony",
+    "synchrony",
+    (
+        Channel("index", "fraction", "synchrony"),
+        Channel("index_raw", "fraction", "synchrony"),
+        Channel("r_peak", "r", "synchrony"),
+        Channel("lag", "s", "lag"),
+        Channel("p", "probability", "synchrony"),
+    ),
+    scope=SESSION,
+    notes=(
+        ("about", "heart-rate synchrony of the dyad, one sample per second (docs/synchrony.md)"),
+        ("index", "smoothed surrogate percentile in [0, 1]; >= 0.95 significant; NaN no estimate"),
+        ("lag", "s; > 0 means the second subject follows the first"),
+    ),
+)
 #: Streams with one sample per processed beat, in the order sinks send them.
 BEAT_STREAMS: tuple[StreamSpec, ...] = (RR, HR, AROUSAL)
 #: Every stream heartsync knows (replay and docs look them up by key).
-ALL_STREAMS = {s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS)}
+ALL_STREAMS = {s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY)}
 
 
 def stream_metadata(spec: StreamSpec, owner: StreamOwner) -> list[tuple[str, Any]]:
