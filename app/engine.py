@@ -346,6 +346,10 @@ class Engine:
         finally:
             stop.cancel()
 
+    def stream_now(self) -> float:
+        """Current stream time, s (the newest beat, or the clock for real-time sources)."""
+        return self._stream_now()
+
     def _stream_now(self) -> float:
         """Current stream time: the newest beat, or the clock for real-time sources."""
         return max(now() + self._clock_offset, self._latest_t)

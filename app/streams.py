@@ -288,10 +288,29 @@ SYNCHRONY = StreamSpec(
         ("lag", "s; > 0 means the second subject follows the first"),
     ),
 )
+PACER = StreamSpec(
+    "pacer",
+    "Pacer",
+    "breathing pacer",
+    (
+        Channel("breaths", "count", "phase"),
+        Channel("volume", "fraction", "breath"),
+        Channel("rate", "breaths/min", "rate"),
+        Channel("stage", "code", "stage"),
+    ),
+    nominal_srate=10.0,
+    scope=SESSION,
+    notes=(
+        ("about", "the breathing pacer on stream time (app.breathing), 10 samples/s"),
+        ("breaths", "breaths since the pacer started; the fraction is the phase, 0=inhale onset"),
+        ("volume", "target lung volume, 0 empty to 1 full"),
+        ("stage", "0=inhale, 1=hold after inhale, 2=exhale, 3=hold after exhale"),
+    ),
+)
 #: Streams with one sample per processed beat, in the order sinks send them.
 BEAT_STREAMS: tuple[StreamSpec, ...] = (RR, HR, AROUSAL)
 #: Every stream heartsync knows (replay and docs look them up by key).
-ALL_STREAMS = {s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY)}
+ALL_STREAMS = {s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY, PACER)}
 
 
 def stream_metadata(spec: StreamSpec, owner: StreamOwner) -> list[tuple[str, Any]]:
