@@ -140,7 +140,10 @@ def _arousal(ctx: _Context, s: SubjectStats, series: dict) -> str:
         )
     x = _minutes(s, series)
     lower, upper = s.band
-    chart = ctx.chart(_range(series["arousal"], series["z_hr"], [lower, upper]), "z", 220)
+    lo, hi = _range(series["arousal"], series["z_hr"])
+    edges = [v for v in (lower, upper) if math.isfinite(v)]
+    lo, hi = min([lo, *edges]) - 0.3, max([hi, *edges]) + 0.3
+    chart = ctx.chart((lo, hi), "z", 220)
     zone_s = series["zone_s"]
     have = zone_s.sum(axis=0) > 0
     major = np.argmax(zone_s, axis=0)

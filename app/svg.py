@@ -206,7 +206,7 @@ class Chart:
         )
 
 
-def hbars(values: list[tuple[str, float, str]], unit: str, width: int = 480) -> str:
+def hbars(values: list[tuple[str, float, str]], unit: str, width: int = 640) -> str:
     """Horizontal bars (time in each zone): ``(label, value, colour)`` rows."""
     row_h = 22
     h = row_h * len(values) + 8
@@ -214,11 +214,11 @@ def hbars(values: list[tuple[str, float, str]], unit: str, width: int = 480) -> 
     parts = []
     for i, (label, value, color) in enumerate(values):
         y = 4 + i * row_h
-        bar = (width - 230) * value / top
+        bar = (width - 300) * value / top
         parts.append(
-            f"<text x='110' y='{y + 14}' {FONT} text-anchor='end'>{escape(label)}</text>"
-            f"<rect class='bar' x='116' y='{y + 3}' width='{bar:.1f}' height='{row_h - 6}' "
-            f"fill='{color}'/><text x='{120 + bar:.1f}' y='{y + 14}' {FONT}>"
+            f"<text x='190' y='{y + 14}' {FONT} text-anchor='end'>{escape(label)}</text>"
+            f"<rect class='bar' x='196' y='{y + 3}' width='{bar:.1f}' height='{row_h - 6}' "
+            f"fill='{color}'/><text x='{200 + bar:.1f}' y='{y + 14}' {FONT}>"
             f"{value:.1f} {escape(unit)}</text>"
         )
     return (
