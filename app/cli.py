@@ -23,6 +23,7 @@ from app.sources import (
     SourceSpecError,
     build_sources,
     default_subjects,
+    link_dyad,
     parse_source_spec,
 )
 from app.xdf import RecordingError
@@ -187,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     profiles = commands.add_parser("profiles", help="list (or delete) the calibrated profiles")
     profiles.add_argument("--delete", metavar="NAME", help="delete this profile")
 
+    from app.resonance import add_parser as add_resonance_parser
+
+    _add_source_options(add_resonance_parser(commands))
+
     scan = commands.add_parser("scan", help="list nearby heart-rate straps")
     scan.add_argument(
         "--timeout",
@@ -206,7 +211,8 @@ def make_sources(specs: Sequence[SourceSpec], speed: float) -> list[BeatSource]:
     SourceSpecError
         For options a source does not take, or two sources for one subject.
     """
-    subjects = default_subjects(list(specs))
+    specs = link_dyad(list(specs))
+    subjects = default_subjects(specs)
     if len(set(subjects)) != len(subjects):
         raise SourceSpecError(f"two sources share a subject: {subjects}; set subject=... on each")
     sources = [
@@ -282,6 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         baselines = _baselines(store, getattr(args, "profile", None), sources)
     except (ConfigError, SourceSpecError, ProfileError) as exc:
         parser.exit(2, f"heartsync: error: {exc}\n")
+    if args.command == "resonance":
+        from app.resonance import run as run_resonance
+
+        try:
+            return run_resonance(args, sources, store)
+        except (ValueError, ProfileError) as exc:
+            parser.exit(2, f"heartsync: error: {exc}\n")
     if args.command == "calibrate":
         return _calibrate(store, sources[0], args.name, args.minutes)
     if args.command == "run" and args.headless:

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from app.sinks import Sink
-from app.snapshot import CalibrationView, Snapshot, SubjectHistory, SubjectSnapshot
+from app.snapshot import (
+    CalibrationView,
+    Snapshot,
+    SubjectHistory,
+    SubjectSnapshot,
+    SynchronyHistory,
+)
+from app.streams import SESSION, SYNCHRONY
 from dsp.arousal import (
     ArousalSettings,
     Baseline,
@@ -24,6 +31,7 @@ from dsp.arousal import (
     CalibrationSettings,
 )
 from dsp.pipeline import BeatResult, PipelineSettings, SubjectPipeline
+from dsp.synchrony import SynchronyEstimator, SynchronySettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
 
@@ -42,11 +50,14 @@ class EngineSettings:
         Seconds of beats kept for the UI's tachogram.
     snapshot_hz : float
         Most snapshots published per second of wall time.
+    synchrony : SynchronySettings
+        Dyad synchrony settings (used when there are exactly two subjects).
     """
 
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     history_s: float = 120.0
     snapshot_hz: float = 30.0
+    synchrony: SynchronySettings = field(default_factory=SynchronySettings)
 
 
 @dataclass
@@ -107,6 +118,15 @@ class Engine:
         self._stop = asyncio.Event()
         self._group: asyncio.TaskGroup | None = None
         self._status_listeners: list = []
+        # a dyad: heart-rate synchrony of the first subject (a) and the second (b)
+        self._sync: SynchronyEstimator | None = None
+        self._sync_pair: tuple[str, str] = ("", "")
+        self._sync_history: SynchronyHistory | None = None
+        self._sync_changed = False
+        if len(subjects) == 2:
+            self._sync = SynchronyEstimator(settings.synchrony)
+            self._sync_pair = (subjects[0], subjects[1])
+            self._sync_history = SynchronyHistory(*subjects, history_s=600.0)
         for s in sources:
             s.add_status_listener(self._on_status)
 
@@ -389,7 +409,31 @@ class Engine:
             if source.status.state is not SourceState.FAILED:  # else the source said so
                 self._on_status(source.name, sub.failure)
 
+    def _synchronise(self, result: BeatResult) -> BeatResult:
+        """Feed the dyad's synchrony estimator; stamp its newest estimate on the result."""
+        beat = result.beat
+        which = self._sync_pair.index(result.subject)
+        ok = result.quality.ok and result.contact is not False
+        for estimate in self._sync.push(which, beat.t, beat.rr_ms, ok, result.gap_before):
+            self._sync_history.add(estimate)
+            self._sync_changed = True
+            values = (
+                estimate.index,
+                estimate.index_raw,
+                estimate.r_peak,
+                estimate.lag_s,
+                estimate.p_value,
+            )
+            self.publish(SYNCHRONY, SESSION, estimate.t, values)
+        latest = self._sync.latest
+        # an estimate more than a few seconds old says nothing about this beat
+        if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
+            latest = None
+        return replace(result, synchrony=latest)
+
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
+        if self._sync is not None:
+            result = self._synchronise(result)
         sub.history.add(result)
         if sub.calibration is not None:
             self._calibrate_with(sub, result)
@@ -438,11 +482,18 @@ class Engine:
             if sub.cached is None:
                 sub.cached = self._subject_snapshot(sub, silent)
                 changed = True
+        sync = self._snapshot.synchrony
+        if self._sync_history is not None and (self._sync_changed or sync is None):
+            sync = self._sync_history.view()
+            self._sync_changed = False
+            changed = True
         if not changed and self._snapshot.running == self._running:
             return
         self._last_publish = wall
         subjects = tuple(sub.cached for sub in self._subjects.values())
-        self._snapshot = Snapshot(self._latest_t, subjects, self._running, tuple(self._errors))
+        self._snapshot = Snapshot(
+            self._latest_t, subjects, self._running, tuple(self._errors), sync
+        )
 
     def _subject_snapshot(self, sub: _Subject, silent_s: float) -> SubjectSnapshot:
         arousal = sub.pipeline.settings.arousal

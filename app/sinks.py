@@ -49,6 +49,7 @@ def beat_record(result: BeatResult) -> dict:
     Times in seconds on the LSL clock; intervals in ms; rates in beats/min.
     """
     beat, hrv, quality = result.beat, result.hrv, result.quality
+    sync = result.synchrony
     return {
         "subject": result.subject,
         "t": round(beat.t, 6),
@@ -67,6 +68,8 @@ def beat_record(result: BeatResult) -> dict:
         "z_hr": None if result.arousal is None else _num(result.arousal.z_hr),
         "z_vagal": None if result.arousal is None else _num(result.arousal.z_vagal),
         "zone": None if result.arousal is None else result.arousal.zone.value,
+        "sync_index": None if sync is None else _num(sync.index),
+        "sync_lag_s": None if sync is None or not sync.estimated else _num(sync.lag_s),
     }
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from dsp.arousal import Baseline, Zone
 from dsp.pipeline import BeatResult
 from dsp.ring import RingBuffer
+from dsp.synchrony import SynchronyEstimate
 from dsp.types import Beat
 from sensors.base import SourceStatus
 
@@ -139,6 +140,64 @@ class Snapshot:
     subjects: tuple[SubjectSnapshot, ...] = ()
     running: bool = False
     errors: tuple[str, ...] = field(default_factory=tuple)
+    synchrony: "SynchronyView | None" = None
+
+
+@dataclass(frozen=True)
+class SynchronyView:
+    """The dyad's heart-rate synchrony (two subjects only; see dsp/synchrony.py).
+
+    Attributes
+    ----------
+    a, b : str
+        The two subjects; ``lag_s > 0`` means ``b`` follows ``a``.
+    latest : SynchronyEstimate or None
+        The newest estimate (its fields are NaN while paused: "no estimate").
+    t_s, index, lag_s, r_peak : numpy arrays
+        One entry per second of the last ``history_s`` (NaN where paused).
+    """
+
+    a: str
+    b: str
+    latest: SynchronyEstimate | None
+    t_s: np.ndarray
+    index: np.ndarray
+    lag_s: np.ndarray
+    r_peak: np.ndarray
+
+
+class SynchronyHistory:
+    """Fixed-size history of synchrony estimates (one per second) for the UI.
+
+    Parameters
+    ----------
+    a, b : str
+        The two subjects.
+    history_s : float
+        Seconds of estimates kept.
+    """
+
+    def __init__(self, a: str, b: str, history_s: float = 600.0) -> None:
+        self.a, self.b = a, b
+        capacity = math.ceil(history_s) + 1
+        self._t, self._index = RingBuffer(capacity), RingBuffer(capacity)
+        self._lag, self._r = RingBuffer(capacity), RingBuffer(capacity)
+        self.latest: SynchronyEstimate | None = None
+
+    def add(self, estimate: SynchronyEstimate) -> None:
+        """Append one estimate."""
+        self._t.append(estimate.t)
+        self._index.append(estimate.index)
+        self._lag.append(estimate.lag_s)
+        self._r.append(estimate.r_peak)
+        self.latest = estimate
+
+    def view(self) -> SynchronyView:
+        """An immutable copy for the snapshot."""
+        arrays = (self._t.values(), self._index.values(), self._lag.values(), self._r.values())
+        for a in arrays:
+            a.flags.writeable = False
+        return SynchronyView(self.a, self.b, self.latest, *arrays)
 
 
 class SubjectHistory:

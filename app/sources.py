@@ -166,3 +166,49 @@ def default_subjects(specs: list[SourceSpec]) -> list[str]:
     if len(specs) == 1:
         return [specs[0].subject or "self"]
     return [spec.subject or f"p{i + 1}" for i, spec in enumerate(specs)]
+
+
+#: Slow HR fluctuation (bpm RMS) of simulated people in a dyad unless ``slow=`` says.
+DYAD_SLOW_BPM = 6.0
+
+
+def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
+    """Join simulated people into a session: distinct seeds, dyad coupling resolved.
+
+    With several ``sim`` sources, each without ``seed=`` gets its position (1, 2, ...)
+    so the people differ. A ``sim`` source with ``couple=`` follows the other ``sim``
+    source (or the one whose subject ``partner=`` names): ``partner`` becomes that
+    person's seed and both get slow HR fluctuations (``slow=``, default
+    :data:`DYAD_SLOW_BPM`), e.g. ``--source sim:subject=therapist --source
+    sim:subject=client,couple=0.5,lag=2``.
+
+    Raises
+    ------
+    SourceSpecError
+        When the partner cannot be found.
+    """
+    sims = [i for i, spec in enumerate(specs) if spec.kind == "sim"]
+    options = [dict(spec.options) for spec in specs]
+    if len(sims) > 1:
+        for n, i in enumerate(sims, start=1):
+            options[i].setdefault("seed", str(n))
+    for i in sims:
+        if "couple" not in options[i]:
+            continue
+        partner = options[i].get("partner")
+        if partner is not None and partner.lstrip("-").isdigit():
+            continue
+        others = [
+            j for j in sims if j != i and (partner is None or options[j].get("subject") == partner)
+        ]
+        if len(others) != 1:
+            wanted = f"subject={partner}" if partner else "one other"
+            raise SourceSpecError(
+                f"sim source {i + 1} has couple= but no {wanted} sim source to follow; "
+                "add one, or give partner=SEED"
+            )
+        j = others[0]
+        options[i]["partner"] = options[j].setdefault("seed", "0")
+        for k in (i, j):
+            options[k].setdefault("slow", str(DYAD_SLOW_BPM))
+    return [SourceSpec(s.kind, s.target, o) for s, o in zip(specs, options, strict=True)]

@@ -14,6 +14,7 @@ from dsp.arousal import ArousalEstimator, ArousalSettings, ArousalState, Baselin
 from dsp.artifacts import ArtifactCorrector, ArtifactSettings
 from dsp.hrv import HrvMetrics, HrvSettings, HrvWindow
 from dsp.quality import QualityMetrics, QualitySettings, SignalQuality
+from dsp.synchrony import SynchronyEstimate
 from dsp.types import Beat, CorrectedBeat
 
 
@@ -57,6 +58,9 @@ class BeatResult:
         Skin contact reported with the newest raw beat (None: the sensor does not say).
     arousal : ArousalState or None
         Arousal index and zone, when the subject has a baseline.
+    synchrony : SynchronyEstimate or None
+        The dyad's newest synchrony estimate when this beat went out (the engine adds
+        it when there are two subjects; None otherwise).
     """
 
     subject: str
@@ -66,6 +70,7 @@ class BeatResult:
     gap_before: bool
     contact: bool | None = None
     arousal: ArousalState | None = None
+    synchrony: SynchronyEstimate | None = None
 
 
 class SubjectPipeline:

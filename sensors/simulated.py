@@ -70,6 +70,17 @@ class SimSettings:
         Mean radio latency of a notification, ms (exponential, plus 5 ms minimum).
     subject : str
         Subject alias stamped on the beats.
+    slow_bpm : float
+        RMS of slow heart-rate fluctuations (0.015-0.15 Hz, the part of HR that moves
+        with a person's state and that synchrony measures), beats/min. 0 (default)
+        leaves them out.
+    couple : float
+        Dyad mode: fraction (0-1) of this person's slow HR variance that follows the
+        partner's slow HR (their correlation is ``sqrt(couple)``); 0 = independent.
+    lag_s : float
+        Dyad mode: how many seconds this person's slow HR trails the partner's, s.
+    partner_seed : int or None
+        Dyad mode: the partner's ``seed`` (whose slow HR this person follows).
     """
 
     seed: int = 0
@@ -88,6 +99,10 @@ class SimSettings:
     drift_bpm: float = 1.0
     latency_ms: float = 30.0
     subject: str = "self"
+    slow_bpm: float = 0.0
+    couple: float = 0.0
+    lag_s: float = 0.0
+    partner_seed: int | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -95,9 +110,24 @@ class SimSettings:
             problems.append(f"scenario {self.scenario!r} is not one of {', '.join(SCENARIOS)}")
         if not 25 <= self.hr_bpm <= 220:
             problems.append(f"hr {self.hr_bpm!r} bpm is outside 25-220")
+        if not 0 <= self.couple <= 1:
+            problems.append(f"couple {self.couple!r} is outside 0-1")
+        if not 0 <= self.lag_s <= 30:
+            problems.append(f"lag {self.lag_s!r} s is outside 0-30")
+        if self.couple > 0 and self.partner_seed is None:
+            problems.append("couple needs a partner (partner=SEED or the other sim subject)")
         if not 0 <= self.artifact_rate <= 0.3:
             problems.append(f"artifacts {self.artifact_rate!r} is outside 0-0.3")
-        for name in ("rsa_ms", "lf_ms", "noise_ms", "latency_ms", "onset_s", "step_s", "gap_s"):
+        for name in (
+            "rsa_ms",
+            "lf_ms",
+            "noise_ms",
+            "latency_ms",
+            "onset_s",
+            "step_s",
+            "gap_s",
+            "slow_bpm",
+        ):
             if not getattr(self, name) >= 0:
                 problems.append(f"{name} {getattr(self, name)!r} must be >= 0")
         for name in ("breath_per_min", "paced_per_min", "resonance_per_min"):
@@ -166,6 +196,70 @@ def resonance_lead_s(breath_per_min: float, resonance_per_min: float) -> float:
     return lead_rad / (2 * math.pi * breath_per_min / 60.0)
 
 
+class SlowHeartRate:
+    """A person's slow HR fluctuation: a deterministic random function of time.
+
+    A cubic B-spline through independent standard-normal knots every ``KNOT_S``
+    seconds (power mostly below ~0.1 Hz), scaled to unit RMS. Not periodic, and a
+    function of time from the seed alone: a partner can evaluate it at any moment,
+    e.g. ``lag_s`` earlier, without sharing state. Knots come in seeded blocks, so only
+    a few blocks are ever held; its own generators leave the strap's noise untouched.
+
+    Parameters
+    ----------
+    seed : int
+        The person's seed.
+    """
+
+    KNOT_S = 2.0
+    BLOCK = 64
+    #: RMS of a cubic B-spline through unit white knots.
+    _RMS = math.sqrt(151.0 / 315.0)
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._blocks: dict[int, np.ndarray] = {}
+
+    def _knot(self, k: int) -> float:
+        block = k // self.BLOCK
+        values = self._blocks.get(block)
+        if values is None:
+            rng = np.random.default_rng([self.seed, 0x5D7A, block + 2**20])
+            values = rng.standard_normal(self.BLOCK)
+            if len(self._blocks) >= 4:
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[block] = values
+        return float(values[k - block * self.BLOCK])
+
+    def __call__(self, t_s: float) -> float:
+        """Unit-RMS value at ``t_s`` seconds since the session start."""
+        x = t_s / self.KNOT_S
+        k = math.floor(x)
+        u = x - k
+        w = (
+            (1 - u) ** 3 / 6,
+            (3 * u**3 - 6 * u**2 + 4) / 6,
+            (-3 * u**3 + 3 * u**2 + 3 * u + 1) / 6,
+            u**3 / 6,
+        )
+        value = sum(wi * self._knot(k - 1 + i) for i, wi in enumerate(w))
+        return value / self._RMS
+
+
+def dyad_slow_bpm(settings: SimSettings, own: SlowHeartRate, partner: SlowHeartRate | None):
+    """Slow HR change of a person at time ``t`` (a function of t, beats/min)."""
+    c = settings.couple if partner is not None else 0.0
+    own_w, partner_w = math.sqrt(1.0 - c), math.sqrt(c)
+
+    def slow(t: float) -> float:
+        value = own_w * own(t)
+        if partner is not None and c > 0:
+            value += partner_w * partner(t - settings.lag_s)
+        return settings.slow_bpm * value
+
+    return slow
+
+
 class SimulatedStrap:
     """Synchronous, seeded generator of strap notifications.
 
@@ -198,6 +292,16 @@ class SimulatedStrap:
         self._pending: list[float] = []  # observed peaks not yet sent
         self._next_notify_s = 1.0 + self._rng.uniform(0, 1)
         self._hr_display = settings.hr_bpm
+        partner = (
+            SlowHeartRate(settings.partner_seed)
+            if settings.couple > 0 and settings.partner_seed is not None
+            else None
+        )
+        self._slow = (
+            dyad_slow_bpm(settings, SlowHeartRate(settings.seed), partner)
+            if settings.slow_bpm > 0
+            else None
+        )
         #: ``follow(t) -> (rate_per_min, lung_volume 0-1) or None``: the person follows a
         #: breathing pacer (strap time ``t``, s); see :meth:`SimulatedSource.follow_pacer`.
         self.follow: Callable[[float], tuple[float, float] | None] | None = None
@@ -231,7 +335,8 @@ class SimulatedStrap:
         self._hr_delta += a * (hr_target - self._hr_delta)
         self._hrv_scale += a * (scale_target - self._hrv_scale)
         drift = s.drift_bpm * math.sin(2 * math.pi * self._t / 3600.0)
-        mean_rr_ms = 60000.0 / (s.hr_bpm + drift + self._hr_delta)
+        slow = self._slow(self._t) if self._slow is not None else 0.0
+        mean_rr_ms = 60000.0 / (s.hr_bpm + drift + self._hr_delta + slow)
         # breathing: spontaneous rate wanders +-10 % (Ornstein-Uhlenbeck); paced is exact
         if paced is None:
             self._breath_jitter += (
@@ -461,7 +566,9 @@ def settings_from_options(options: dict[str, str]) -> SimSettings:
 
     Keys: ``seed``, ``hr``, ``rsa``, ``lf``, ``noise``, ``breath``, ``resonance``,
     ``scenario`` (``paced:6`` sets the paced rate too), ``onset``, ``step``, ``gap``,
-    ``artifacts``, ``subject``.
+    ``artifacts``, ``subject``; dyad mode: ``slow`` (slow HR fluctuation, bpm RMS),
+    ``couple`` (0-1), ``lag`` (s) and ``partner`` (the partner's seed; the command line
+    fills it in from the other ``sim`` source, see :func:`app.sources.link_dyad`).
 
     Raises
     ------
@@ -482,6 +589,10 @@ def settings_from_options(options: dict[str, str]) -> SimSettings:
         "gap": ("gap_s", float),
         "artifacts": ("artifact_rate", float),
         "subject": ("subject", str),
+        "slow": ("slow_bpm", float),
+        "couple": ("couple", float),
+        "lag": ("lag_s", float),
+        "partner": ("partner_seed", int),
     }
     values: dict[str, object] = {}
     for key, text in options.items():

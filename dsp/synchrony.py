@@ -1,0 +1,590 @@
+"""Physiological synchrony between two people's heart rates (SCIENCE.md §5).
+
+Method
+------
+1. Series: each person's artifact-corrected instantaneous heart rate (60000 / RR, bpm),
+   linearly interpolated between beats onto a shared 4 Hz grid of stream time
+   (grid point ``k`` is at ``k / 4`` s on the LSL clock, so two people on two machines
+   share it). A grid point is missing (NaN) inside a gap, across an interval longer
+   than ``max_interval_s``, or while either neighbouring beat has poor signal.
+2. Windowed cross-correlation (Boker et al. 2002): every second, the newest 30 s
+   window of person a (linearly detrended) is correlated with windows of person b
+   shifted by -5 ... +5 s (each detrended too). Fisher ``z = atanh(r)``; the peak is the
+   largest signed ``z`` over lags, with its lag. ``lag_s > 0`` means b follows a.
+3. Significance from time-shifted surrogates: the same peak statistic for pairs that
+   cannot be coupled, namely a's current window against b's windows at least 60 s
+   away, and b's current window against a's windows at least 60 s away, both drawn
+   from a 10-minute history. Index = fraction of surrogates below the observed peak
+   (ties half), in [0, 1]; ``p = (1 + #(surrogate >= observed)) / (N + 1)``.
+   The index is smoothed by an EWMA (tau 15 s) that restarts after a pause.
+4. Gaps or poor signal on either side pause the estimate: NaN ("no estimate"), never 0.
+
+Surrogate design (calibration)
+------------------------------
+Neighbouring shifts of the same history are nearly the same surrogate: the peak over
++-5 s lags of a window shifted by 1 s repeats most of the lags of its neighbour. So
+the N = 200 surrogates are spread evenly over *all* usable history rather than packed
+next to the 60 s minimum, and half come from each direction (a against b's past, b
+against a's past), which doubles the number of distinct windows. Estimates start only
+once ``min_history_s`` of joint history exists. docs/synchrony.md reports the false
+rate measured on independent simulated pairs.
+
+Session level: :func:`session_effect_size` is a SUSY-style effect size (Tschacher &
+Haken 2019; Tschacher, Rees & Ramseyer 2014): the mean Fisher z of 30 s segments of the
+real pairing minus the mean over pairings of different segments (segment shuffling,
+Moulder et al. 2018), divided by the surrogates' standard deviation.
+
+References
+----------
+Boker, S. M., Xu, M., Rotondo, J. L., & King, K. (2002). Windowed cross-correlation and
+peak picking for the analysis of variability in the association between behavioral time
+series. Psychological Methods, 7(3), 338-355.
+Moulder, R. G., Boker, S. M., Ramseyer, F., & Tschacher, W. (2018). Determining synchrony
+between behavioral time series: an application of surrogate data generation for
+establishing falsifiable null-hypotheses. Psychological Methods, 23(4), 757-773.
+Behrens, F., Moulder, R. G., Boker, S. M., & Kret, M. E. (2020). Quantifying physiological
+synchrony through windowed cross-correlation analysis: statistical and theoretical
+considerations. bioRxiv 2020.08.27.269746.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import correlate
+
+__all__ = [
+    "SynchronyEstimate",
+    "SynchronyEstimator",
+    "SynchronySettings",
+    "SynchronyTrace",
+    "session_effect_size",
+    "synchrony",
+]
+
+
+@dataclass(frozen=True)
+class SynchronySettings:
+    """Parameters of :class:`SynchronyEstimator` (defaults: SCIENCE.md §5).
+
+    Attributes
+    ----------
+    fs_hz : float
+        Rate of the shared heart-rate grid, Hz.
+    window_s : float
+        Cross-correlation window, s.
+    step_s : float
+        Time between estimates, s (a whole number of grid samples).
+    max_lag_s : float
+        Largest lag searched either way, s.
+    n_surrogates : int
+        Surrogate windows per estimate (N).
+    min_offset_s : float
+        Smallest time shift of a surrogate window, s.
+    history_s : float
+        History the surrogates are drawn from (the ring buffer), s.
+    min_history_s : float
+        Joint history needed before the first estimate, s (warm-up).
+    ewma_tau_s : float
+        Time constant of the index smoothing, s.
+    max_interval_s : float
+        Longer intervals between beats are not interpolated (missing data), s.
+    """
+
+    fs_hz: float = 4.0
+    window_s: float = 30.0
+    step_s: float = 1.0
+    max_lag_s: float = 5.0
+    n_surrogates: int = 200
+    min_offset_s: float = 60.0
+    history_s: float = 600.0
+    min_history_s: float = 180.0
+    ewma_tau_s: float = 15.0
+    max_interval_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.n_surrogates < 20:
+            raise ValueError(f"n_surrogates {self.n_surrogates} must be >= 20")
+        if not self.window_s > 2 * self.max_lag_s >= 0:
+            raise ValueError(f"window {self.window_s} s must exceed twice the lag range")
+        if self.history_s < self.min_history_s:
+            raise ValueError(f"history_s {self.history_s} < min_history_s {self.min_history_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class SynchronyEstimate:
+    """Synchrony over one window.
+
+    Attributes
+    ----------
+    t : float
+        End of the newest data used (stream time, s).
+    index : float
+        Smoothed surrogate index in [0, 1]; >= 0.95 marks significant synchrony.
+        NaN: no estimate (warm-up, a gap or poor signal on either side).
+    index_raw : float
+        This window's surrogate percentile before smoothing.
+    r_peak : float
+        Pearson r at the peak lag.
+    lag_s : float
+        Lag of the peak, s; > 0 means b follows a.
+    p_value : float
+        ``(1 + #(surrogate >= observed)) / (N + 1)``.
+    n_surrogates : int
+        Surrogates used (0 when there is no estimate).
+    """
+
+    t: float
+    index: float
+    index_raw: float
+    r_peak: float
+    lag_s: float
+    p_value: float
+    n_surrogates: int
+
+    @property
+    def estimated(self) -> bool:
+        """True when there is an estimate (not paused)."""
+        return math.isfinite(self.index)
+
+
+@dataclass(frozen=True)
+class SynchronyTrace:
+    """Synchrony over a whole session (see :func:`synchrony`); one entry per step.
+
+    Attributes
+    ----------
+    times : numpy array
+        Estimate times, s.
+    index, index_raw, r_peak, lag_s, p_value : numpy arrays
+        As in :class:`SynchronyEstimate`; NaN where there is no estimate.
+    effect_size : float
+        Session-level SUSY-style effect size (:func:`session_effect_size`).
+    """
+
+    times: np.ndarray
+    index: np.ndarray
+    index_raw: np.ndarray
+    r_peak: np.ndarray
+    lag_s: np.ndarray
+    p_value: np.ndarray
+    effect_size: float = math.nan
+
+
+class _Grid:
+    """One person's heart rate on the shared grid, in a bounded contiguous buffer.
+
+    Holds the newest ``capacity`` samples; ``values(lo, hi)`` returns grid indices
+    ``lo..hi-1`` (NaN where missing or already forgotten).
+    """
+
+    def __init__(self, capacity: int, settings: SynchronySettings) -> None:
+        self.capacity = capacity
+        self.settings = settings
+        self._buf = np.full(2 * capacity, np.nan)
+        self.start = 0  # grid index of _buf[0]
+        self.end: int | None = None  # next grid index to fill
+        self._t = math.nan
+        self._hr = math.nan
+        self._ok = False
+
+    def reset(self) -> None:
+        self._buf[:] = np.nan
+        self.start, self.end = 0, None
+        self._t, self._hr, self._ok = math.nan, math.nan, False
+
+    def push(self, t: float, rr_ms: float, ok: bool, gap_before: bool) -> None:
+        """Add one corrected beat: fill grid points up to ``t`` (s)."""
+        fs = self.settings.fs_hz
+        hr = 60000.0 / rr_ms if rr_ms > 0 else math.nan
+        k_new = math.floor(t * fs) + 1  # grid points <= t get filled
+        if self.end is None:
+            self.end = self.start = k_new
+        elif k_new > self.end and t > self._t:
+            ks = np.arange(self.end, k_new)
+            usable = (
+                ok
+                and self._ok
+                and not gap_before
+                and t - self._t <= self.settings.max_interval_s
+                and math.isfinite(hr)
+            )
+            if usable:
+                frac = (ks / fs - self._t) / (t - self._t)
+                vals = self._hr + frac * (hr - self._hr)
+            else:
+                vals = np.full(ks.size, np.nan)
+            self._write(vals)
+        if t > self._t or not math.isfinite(self._t):
+            self._t, self._hr, self._ok = t, hr, ok
+
+    def _write(self, vals: np.ndarray) -> None:
+        n = vals.size
+        used = self.end - self.start
+        if used + n > self._buf.size:
+            keep = min(self.capacity, used)
+            if n > self._buf.size - keep:
+                keep, vals = 0, vals[-self.capacity :]
+                self.start = self.end + n - vals.size
+                self.end = self.start
+                n = vals.size
+            else:
+                self._buf[:keep] = self._buf[used - keep : used]
+                self.start = self.end - keep
+            self._buf[keep:] = np.nan
+            used = keep
+        self._buf[used : used + n] = vals
+        self.end += n
+
+    def values(self, lo: int, hi: int) -> np.ndarray:
+        """Grid samples ``lo..hi-1`` (NaN outside what is held)."""
+        out = np.full(hi - lo, np.nan)
+        a, b = max(lo, self.start), min(hi, self.end if self.end is not None else lo)
+        if b > a:
+            out[a - lo : b - lo] = self._buf[a - self.start : b - self.start]
+        return out
+
+
+def _detrend_unit(x: np.ndarray) -> np.ndarray:
+    """Remove the least-squares line and scale to unit norm (NaN if flat)."""
+    n = x.size
+    i = np.arange(n) - (n - 1) / 2.0
+    y = x - x.mean()
+    y = y - i * (i @ y) / (i @ i)
+    norm = math.sqrt(float(y @ y))
+    return y / norm if norm > 1e-9 else np.full(n, np.nan)
+
+
+def _sliding_r(fixed_unit: np.ndarray, series: np.ndarray) -> np.ndarray:
+    """Pearson r of a detrended unit window against every detrended window of ``series``.
+
+    Because ``fixed_unit`` is orthogonal to a constant and a line, the numerator is a
+    plain sliding dot product; each window's detrended norm comes from running sums.
+    Windows touching a NaN give NaN.
+    """
+    w = fixed_unit.size
+    bad = ~np.isfinite(series)
+    x = np.where(bad, 0.0, series)
+    if not bad.all():
+        x = np.where(bad, 0.0, x - x[~bad].mean())
+    n_windows = x.size - w + 1
+    num = correlate(x, fixed_unit, mode="valid", method="fft")
+    j = np.arange(x.size, dtype=float)
+    c0 = np.concatenate(([0.0], np.cumsum(x)))
+    c1 = np.concatenate(([0.0], np.cumsum(j * x)))
+    c2 = np.concatenate(([0.0], np.cumsum(x * x)))
+    cb = np.concatenate(([0], np.cumsum(bad)))
+    s = np.arange(n_windows)
+    s0 = c0[s + w] - c0[s]
+    s1 = c1[s + w] - c1[s]
+    s2 = c2[s + w] - c2[s]
+    centre = s + (w - 1) / 2.0
+    sii = w * (w * w - 1) / 12.0  # sum of (i - centre)^2
+    slope_num = s1 - centre * s0
+    ss = s2 - s0 * s0 / w - slope_num * slope_num / sii
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / np.sqrt(np.maximum(ss, 0.0))
+    r[(cb[s + w] - cb[s]) > 0] = np.nan
+    r[ss <= 1e-9 * max(1.0, float(np.nanmax(np.abs(s2))) if s2.size else 1.0)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+def _fisher(r: np.ndarray | float) -> np.ndarray | float:
+    return np.arctanh(np.clip(r, -0.999999, 0.999999))
+
+
+def _peaks(r: np.ndarray, centres: np.ndarray, m: int) -> np.ndarray:
+    """Largest signed r over lags ``-m..m`` around each centre index of ``r``."""
+    idx = centres[:, None] + np.arange(-m, m + 1)[None, :]
+    return r[idx].max(axis=1)
+
+
+def _valid_centres(r: np.ndarray, lo: int, hi: int, m: int) -> np.ndarray:
+    """Centres in ``[lo, hi)`` whose whole lag range has finite r."""
+    lo, hi = max(lo, m), min(hi, r.size - m)
+    if hi <= lo:
+        return np.empty(0, int)
+    finite = np.concatenate(([0], np.cumsum(np.isfinite(r))))
+    c = np.arange(lo, hi)
+    ok = finite[c + m + 1] - finite[c - m] == 2 * m + 1
+    return c[ok]
+
+
+def _percentile(obs: float, surr: np.ndarray) -> float:
+    """Fraction of ``surr`` below ``obs`` (ties count half), in [0, 1]."""
+    below = np.count_nonzero(surr < obs) + 0.5 * np.count_nonzero(surr == obs)
+    return float(below / surr.size)
+
+
+def _spread(candidates: np.ndarray, n: int) -> np.ndarray:
+    """``n`` candidates spread evenly over the whole list (all of them if fewer)."""
+    if candidates.size <= n:
+        return candidates
+    pick = np.round(np.linspace(0, candidates.size - 1, n)).astype(int)
+    return candidates[pick]
+
+
+class SynchronyEstimator:
+    """Live synchrony of two people (a, b) from their corrected beats.
+
+    Memory is bounded by ``history_s``. Push corrected beats of either person in time
+    order per person; every ``step_s`` of stream time that both have covered yields one
+    :class:`SynchronyEstimate` (NaN fields when there is no estimate).
+
+    Parameters
+    ----------
+    settings : SynchronySettings
+        Method parameters.
+    """
+
+    def __init__(self, settings: SynchronySettings = SynchronySettings()) -> None:
+        self.settings = settings
+        s = settings
+        self._w = round(s.window_s * s.fs_hz)
+        self._m = round(s.max_lag_s * s.fs_hz)
+        self._step = max(1, round(s.step_s * s.fs_hz))
+        self._hist = round(s.history_s * s.fs_hz)
+        self._min_hist = round(s.min_history_s * s.fs_hz)
+        self._min_off = round(s.min_offset_s * s.fs_hz)
+        margin = round(120 * s.fs_hz)  # one person may run up to 2 min ahead
+        self._grids = (_Grid(self._hist + margin, s), _Grid(self._hist + margin, s))
+        self._alpha = 1.0 - math.exp(-s.step_s / s.ewma_tau_s)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything."""
+        for g in self._grids:
+            g.reset()
+        self._next_end: int | None = None
+        self._smooth = math.nan
+        self._ez_obs = math.nan
+        self._ez_surr: np.ndarray | None = None
+        self.latest: SynchronyEstimate | None = None
+
+    def push(
+        self, which: int, t: float, rr_ms: float, ok: bool = True, gap_before: bool = False
+    ) -> list[SynchronyEstimate]:
+        """Add one corrected beat of person ``which`` (0 = a, 1 = b).
+
+        Parameters
+        ----------
+        which : int
+            0 for person a, 1 for person b.
+        t : float
+            Beat time, s (stream clock).
+        rr_ms : float
+            Corrected RR interval ending at ``t``, ms.
+        ok : bool
+            The pipeline's signal-quality verdict for this beat.
+        gap_before : bool
+            Beats were lost just before this one.
+
+        Returns
+        -------
+        list of SynchronyEstimate
+            Estimates for the steps completed by this beat (often none or one).
+        """
+        self._grids[which].push(t, rr_ms, ok, gap_before)
+        ends = [g.end for g in self._grids]
+        if None in ends:
+            return []
+        covered = min(ends)
+        if self._next_end is None:
+            first = max(g.start for g in self._grids)
+            self._next_end = (first // self._step + 1) * self._step
+        out = []
+        while self._next_end <= covered:
+            out.append(self._estimate(self._next_end))
+            self._next_end += self._step
+        if out:
+            self.latest = out[-1]
+        return out
+
+    def _pause(self) -> None:
+        """No estimate: the smoothing restarts with the next one."""
+        self._smooth, self._ez_obs, self._ez_surr = math.nan, math.nan, None
+
+    def _estimate(self, end: int) -> SynchronyEstimate:
+        s = self.settings
+        w, m = self._w, self._m
+        t = end / s.fs_hz
+        lo = end - self._hist
+        a = self._grids[0].values(lo, end)
+        b = self._grids[1].values(lo, end)
+        nan = SynchronyEstimate(t, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+        # a's current window ends m samples before the end, so b can lag it by +m
+        a0 = a.size - m - w
+        b_cur = b[a0 : a0 + w]
+        a_cur = a[a0 : a0 + w]
+        if not (np.isfinite(a_cur).all() and np.isfinite(b[a0 - m : a0 + w + m]).all()):
+            self._pause()
+            return nan
+        history = min(
+            self._grids[0].end - self._grids[0].start, self._grids[1].end - self._grids[1].start
+        )
+        if history < self._min_hist:
+            return nan
+        a_unit, b_unit = _detrend_unit(a_cur), _detrend_unit(b_cur)
+        if not (np.isfinite(a_unit).all() and np.isfinite(b_unit).all()):
+            self._pause()
+            return nan
+        r_ab = _sliding_r(a_unit, b)  # r_ab[k]: a's window vs b starting at k
+        r_ba = _sliding_r(b_unit, a)  # r_ba[k]: b's window vs a starting at k
+        lags = r_ab[a0 - m : a0 + m + 1]
+        k = int(np.argmax(lags))
+        r_obs = float(lags[k])
+        z_obs = float(_fisher(r_obs))
+        # surrogates: centres at least min_offset before the current window
+        hi = a0 - self._min_off + 1
+        c_ab = _valid_centres(r_ab, 0, hi, m)
+        c_ba = _valid_centres(r_ba, 0, hi, m)
+        n = s.n_surrogates
+        total = c_ab.size + c_ba.size
+        if total < n:
+            return nan
+        n_ab = min(c_ab.size, max(n - c_ba.size, n // 2))
+        n_ba = n - n_ab
+        surr = _fisher(
+            np.concatenate(
+                (_peaks(r_ab, _spread(c_ab, n_ab), m), _peaks(r_ba, _spread(c_ba, n_ba), m))
+            )
+        )
+        n_used = surr.size
+        raw = _percentile(z_obs, surr)
+        # Smooth the observed peak and every surrogate slot alike (slot j keeps its
+        # place in the spread of shifts from step to step), then compare: averaging
+        # over ~tau seconds of windows narrows the null as much as the observation.
+        if self._ez_surr is None or self._ez_surr.size != n_used:
+            self._ez_obs, self._ez_surr = z_obs, surr.copy()
+        else:
+            self._ez_obs += self._alpha * (z_obs - self._ez_obs)
+            self._ez_surr += self._alpha * (surr - self._ez_surr)
+        self._smooth = _percentile(self._ez_obs, self._ez_surr)
+        p = (1 + np.count_nonzero(self._ez_surr >= self._ez_obs)) / (n_used + 1)
+        return SynchronyEstimate(
+            t, self._smooth, raw, r_obs, (k - m) / s.fs_hz, float(p), int(n_used)
+        )
+
+
+def synchrony(
+    t_a: np.ndarray,
+    rr_a: np.ndarray,
+    t_b: np.ndarray,
+    rr_b: np.ndarray,
+    settings: SynchronySettings = SynchronySettings(),
+    corrected: bool = False,
+) -> SynchronyTrace:
+    """Synchrony of a whole session: the live estimator run over arrays.
+
+    Parameters
+    ----------
+    t_a, rr_a, t_b, rr_b : arrays of float
+        Beat times (s, one clock) and RR intervals (ms) of persons a and b.
+    settings : SynchronySettings
+        Method parameters.
+    corrected : bool
+        True when the RR are already artifact-corrected and all of good quality;
+        by default they are raw and go through :func:`dsp.pipeline.process` first,
+        exactly as the live engine does.
+
+    Returns
+    -------
+    SynchronyTrace
+        One entry per step; ``lag_s > 0`` means b follows a.
+    """
+    from dsp.pipeline import process
+
+    streams = []
+    for t, rr in ((t_a, rr_a), (t_b, rr_b)):
+        t, rr = np.asarray(t, float), np.asarray(rr, float)
+        if corrected:
+            streams.append([(float(x), float(y), True, False) for x, y in zip(t, rr, strict=True)])
+        else:
+            streams.append(
+                [(r.beat.t, r.beat.rr_ms, r.quality.ok, r.gap_before) for r in process(t, rr)]
+            )
+    est = SynchronyEstimator(settings)
+    out: list[SynchronyEstimate] = []
+    beats = sorted(
+        [(x[0], which, x) for which, stream in enumerate(streams) for x in stream],
+        key=lambda e: (e[0], e[1]),
+    )
+    for _, which, (t, rr, ok, gap) in beats:
+        out.extend(est.push(which, t, rr, ok, gap))
+    cols = (
+        np.array([getattr(e, f) for e in out], float)
+        for f in ("t", "index", "index_raw", "r_peak", "lag_s", "p_value")
+    )
+    times, index, raw, r_peak, lag, p = cols
+    effect = session_effect_size(*(_grid_pair(streams, settings)), settings)
+    return SynchronyTrace(times, index, raw, r_peak, lag, p, effect)
+
+
+def _grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, np.ndarray]:
+    """Both people's whole-session HR on the shared grid (batch only)."""
+    grids = []
+    for stream in streams:
+        cap = 1 + round((stream[-1][0] - stream[0][0] + 10) * settings.fs_hz) if stream else 1
+        g = _Grid(cap, settings)
+        for t, rr, ok, gap in stream:
+            g.push(t, rr, ok, gap)
+        grids.append(g)
+    if any(g.end is None for g in grids):
+        return np.empty(0), np.empty(0)
+    lo, hi = max(g.start for g in grids), min(g.end for g in grids)
+    if hi <= lo:
+        return np.empty(0), np.empty(0)
+    return grids[0].values(lo, hi), grids[1].values(lo, hi)
+
+
+def session_effect_size(
+    hr_a: np.ndarray, hr_b: np.ndarray, settings: SynchronySettings = SynchronySettings()
+) -> float:
+    """SUSY-style session effect size of two HR series on one grid.
+
+    Both series are cut into consecutive ``window_s`` segments. For each segment pair
+    the mean Fisher z over lags ``-max_lag_s..max_lag_s`` (within the segment, each
+    shifted piece detrended) is taken; the real pairings (segment i of a with segment
+    i of b) are compared with every pairing of different segments (i != j, the
+    segment-shuffling surrogates): ``(mean z_real - mean z_surr) / sd(z_surr)``.
+
+    Parameters
+    ----------
+    hr_a, hr_b : arrays of float
+        HR (bpm) on the shared grid, NaN where missing; segments with NaN are skipped.
+    settings : SynchronySettings
+        Window, lag range and grid rate.
+
+    Returns
+    -------
+    float
+        Effect size; NaN with fewer than 3 usable segments.
+
+    References
+    ----------
+    Tschacher, W., & Haken, H. (2019). The Process of Psychotherapy (SUSY, ch. 6).
+    Moulder et al. (2018), Psychological Methods 23:757.
+    """
+    w = round(settings.window_s * settings.fs_hz)
+    m = round(settings.max_lag_s * settings.fs_hz)
+    n_seg = min(hr_a.size, hr_b.size) // w
+    segs = [
+        (hr_a[i * w : (i + 1) * w], hr_b[i * w : (i + 1) * w])
+        for i in range(n_seg)
+        if np.isfinite(hr_a[i * w : (i + 1) * w]).all()
+        and np.isfinite(hr_b[i * w : (i + 1) * w]).all()
+    ]
+    if len(segs) < 3:
+        return math.nan
+    n = w - 2 * m  # a's piece sits in the middle; b's pieces shift by -m..+m samples
+    pieces_a = np.stack([_detrend_unit(sa[m : m + n]) for sa, _ in segs])
+    lag_z = np.empty((len(segs), len(segs)))
+    for j, (_, sb) in enumerate(segs):
+        shifted = np.stack([_detrend_unit(sb[k : k + n]) for k in range(2 * m + 1)])
+        lag_z[:, j] = np.nanmean(_fisher(pieces_a @ shifted.T), axis=1)
+    real = np.diag(lag_z)
+    surr = lag_z[~np.eye(len(segs), dtype=bool)]
+    sd = float(np.std(surr, ddof=1))
+    return float((real.mean() - surr.mean()) / sd) if sd > 0 else math.nan
