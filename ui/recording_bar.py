@@ -5,6 +5,8 @@
 - **Record**: a new XDF file in :attr:`RecordingBar.folder`
   (``heartsync-YYYYMMDD-HHMMSS.xdf``, owner-only), with elapsed time and size. A full
   disk stops the recording with a message; the session goes on.
+- **Session report** (after a recording): analyses it off the UI thread with a progress
+  dialog and opens ``report.html`` (:mod:`ui.session_report`).
 - **Markers**: keys 1-9 annotate the session (marker stream and recording); "Markers…"
   edits their labels.
 - **Open recording…**: replays an XDF file in a window of its own.
@@ -130,6 +132,12 @@ class RecordingBar(QToolBar):
         self.addWidget(self.record)
         self.info = QLabel("")
         self.addWidget(self.info)
+        self.report_action = self.addAction("Session report", lambda: self.session_report())
+        self.report_action.setToolTip("Analyse the last recording and open its report")
+        self.report_action.setEnabled(False)
+        self.last_recording: Path | None = None
+        self._finished = None  # the recorder of the last recording
+        self.report_job = None
         self.addSeparator()
         self.markers_action = self.addAction("Markers…", self.edit_markers)
         self.markers_action.setToolTip("Keys 1-9 mark moments; edit their labels here")
@@ -199,6 +207,9 @@ class RecordingBar(QToolBar):
                 self.message.emit(f"saved {recorder.path}")
             self.info.setText(f"saved {recorder.path.name}")
             self.info.setToolTip(str(recorder.path))
+            self._finished = recorder
+            self.last_recording = recorder.path
+            self.report_action.setEnabled(True)
 
     def _on_recorder_error(self, error: Exception) -> None:  # writer thread
         self._signals.recording_failed.emit(str(error))
@@ -212,6 +223,27 @@ class RecordingBar(QToolBar):
         self.info.setStyleSheet("color: #D55E00;")
         self.info.setToolTip(text)
         self.message.emit(text)
+
+    def session_report(self, open_url=None):
+        """Analyse the last recording off the UI thread, with progress, and open the report."""
+        from ui.session_report import ReportJob
+
+        if self.last_recording is None:
+            return None
+        recorder = self._finished
+        options = {} if open_url is None else {"open_url": open_url}
+        job = ReportJob(
+            self.last_recording,
+            self.parentWidget(),
+            ready=lambda: recorder.closed and not recorder._thread.is_alive(),
+            **options,
+        )
+        job.finished.connect(
+            lambda report: self.message.emit(f"report: {report}" if report else "no report")
+        )
+        self.report_job = job
+        job.start()
+        return job
 
     # -- markers ----------------------------------------------------------------------
     def mark(self, key: int) -> None:
