@@ -123,7 +123,12 @@ def test_summary_equals_the_live_session(session):
     assert td["mean_nn_ms"] == pytest.approx(np.mean([r.beat.rr_ms for r in clean]), rel=1e-9)
     assert 55 < td["mean_hr_bpm"] < 85 and 5 < td["rmssd_ms"] < 120
     fd = client["frequency_domain"]
-    assert fd["segments"] in (3, 4) and fd["segments_used"] >= 3 and fd["lf_ms2"] > 0 and fd["hf_ms2"] > 0
+    assert (
+        fd["segments"] in (3, 4)
+        and fd["segments_used"] >= 3
+        and fd["lf_ms2"] > 0
+        and fd["hf_ms2"] > 0
+    )
     assert analysis.summary["subjects"]["therapist"]["zones"] is None
     assert [m["text"] for m in analysis.summary["markers"]] == ["topic: work", "calm again"]
     assert 2.0 < analysis.summary["paced_min"] < 6.0
