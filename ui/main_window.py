@@ -13,6 +13,7 @@ from app.snapshot import Snapshot, SubjectSnapshot
 from dsp.arousal import Zone
 from sensors.base import SourceStatus
 from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_text
+from ui.breathing_view import BreathingDock
 from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.sound.setToolTip("A soft beep when someone leaves their window")
         self.sound.toggled.connect(self._sound_toggled)
         toolbar.addWidget(self.sound)
+        self.breathing = BreathingDock(self, toolbar)
         self.recording_bar = RecordingBar(runner, self)
         self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.addToolBar(self.recording_bar)
@@ -165,6 +167,7 @@ class MainWindow(QMainWindow):
         """Draw the newest snapshot if it changed (one reference read, no locks)."""
         snapshot = self.runner.engine.snapshot
         self.frames += 1
+        self.breathing.refresh()
         if snapshot is self._shown:
             return
         self._shown = snapshot
