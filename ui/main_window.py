@@ -19,6 +19,7 @@ from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
 from ui.recording_bar import RecordingBar
 from ui.subject_panel import SubjectPanel
+from ui.synchrony_view import SynchronyPanel
 
 DISCLAIMER = "heartsync is not a medical device."
 SILENT_S = 5.0  # no beats for this long: the zone is unknown until they return
@@ -106,8 +107,10 @@ class MainWindow(QMainWindow):
         self.events.finished.connect(self._on_finished)
         runner.engine.add_status_listener(self.events.status_changed.emit)
         body = QHBoxLayout()
+        outer = QVBoxLayout()
+        outer.addLayout(body, stretch=3)
         central = QWidget()
-        central.setLayout(body)
+        central.setLayout(outer)
         self.setCentralWidget(central)
         self.columns: dict[str, SubjectColumn] = {}
         for source in runner.engine.sources:
@@ -117,6 +120,10 @@ class MainWindow(QMainWindow):
             column.profile.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
             body.addWidget(column)
             self.columns[source.subject] = column
+        # two people: their heart-rate synchrony below both columns
+        self.synchrony = SynchronyPanel(runner) if len(self.columns) == 2 else None
+        if self.synchrony is not None:
+            outer.addWidget(self.synchrony, stretch=1)
         self.statusBar().addPermanentWidget(QLabel(DISCLAIMER))
         toolbar = self.addToolBar("session")
         toolbar.setMovable(False)
@@ -173,6 +180,8 @@ class MainWindow(QMainWindow):
         self._shown = snapshot
         for s in snapshot.subjects:
             self.columns[s.subject].show_snapshot(s, snapshot.t_s)
+        if self.synchrony is not None:
+            self.synchrony.show_view(snapshot.synchrony, snapshot.t_s)
 
     def _on_status(self, source: str, status: SourceStatus) -> None:
         text = f"{source}: {status.state.value}"

@@ -1,0 +1,92 @@
+"""Dyad mode in the real window: synchrony panel, lag in words, shared markers (offscreen)."""
+
+import math
+
+import numpy as np
+
+from app.engine import Engine
+from app.runtime import EngineThread
+from app.snapshot import SynchronyView
+from dsp.synchrony import SynchronyEstimate
+from sensors.simulated import SimSettings, SimulatedSource
+from ui.main_window import MainWindow
+from ui.synchrony_view import lag_words, synchrony_words
+
+
+class Capture:
+    """A sink that keeps markers and events."""
+
+    def __init__(self) -> None:
+        self.markers: list[str] = []
+        self.events: list[dict] = []
+
+    def write(self, result) -> None:
+        pass
+
+    def status(self, subject, source, status) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def write_marker(self, t, text) -> None:
+        self.markers.append(text)
+
+    def write_event(self, t, event) -> None:
+        self.events.append(event)
+
+
+def test_dyad_window_shows_synchrony_lag_and_markers(qtbot, tmp_path):
+    therapist = SimSettings(seed=11, slow_bpm=6.0, subject="therapist")
+    client = SimSettings(
+        seed=12, slow_bpm=6.0, couple=0.8, lag_s=2.0, partner_seed=11, subject="client"
+    )
+    capture = Capture()
+    engine = Engine(
+        [SimulatedSource(therapist, speed=150), SimulatedSource(client, speed=150)], [capture]
+    )
+    runner = EngineThread(engine, keep_alive=True)
+    window = MainWindow(runner, profiles=tmp_path)
+    qtbot.addWidget(window)
+    panel = window.synchrony
+    assert panel is not None
+    assert "no estimate" in panel.words.text()
+    runner.start()
+    window.show()
+    qtbot.waitUntil(lambda: "Synchronous" in panel.words.text(), timeout=30000)
+    assert "client follows therapist by" in panel.words.text()
+    x, y = panel.curve.getData()
+    assert x is not None and np.nanmax(y) >= 0.95 and x.max() <= 0
+    panel.speech.click()
+    panel.paced.click()
+    qtbot.waitUntil(lambda: "paced breathing start" in capture.markers, timeout=5000)
+    qtbot.waitUntil(lambda: any(e.get("event") == "paced" for e in capture.events), timeout=5000)
+    assert "speech turn" in capture.markers
+    assert window.grab().save(str(tmp_path / "dyad.png"))
+    window.close()
+    assert not runner.alive
+
+
+def test_one_person_has_no_synchrony_panel(qtbot, tmp_path):
+    runner = EngineThread(Engine([SimulatedSource(SimSettings(), speed=1)]), keep_alive=True)
+    window = MainWindow(runner, profiles=tmp_path)
+    qtbot.addWidget(window)
+    runner.start()
+    assert window.synchrony is None
+    assert runner.engine.snapshot.synchrony is None
+    window.close()
+
+
+def test_words_for_lag_and_pause():
+    empty = np.empty(0)
+    nan = math.nan
+    paused = SynchronyEstimate(10.0, nan, nan, nan, nan, nan, 0)
+    view = SynchronyView("therapist", "client", paused, empty, empty, empty, empty)
+    assert "no estimate" in synchrony_words(view)
+    assert lag_words(view, 2.13) == "client follows therapist by 2.1 s"
+    assert lag_words(view, -1.0) == "therapist follows client by 1.0 s"
+    assert "together" in lag_words(view, 0.25)
+    weak = SynchronyEstimate(10.0, 0.6, 0.5, 0.3, 1.0, 0.4, 200)
+    assert synchrony_words(SynchronyView("a", "b", weak, *[empty] * 4)).startswith(
+        "Not significant (index 0.60)"
+    )
