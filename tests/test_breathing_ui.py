@@ -82,7 +82,9 @@ def test_assessment_flow_on_the_fast_simulator_saves_the_rate(qtbot, tmp_path):
     assert "Best:" in panel.progress.text()
     # live feedback showed numbers along the way
     qtbot.waitUntil(lambda: "/min" in panel.rate_label.text(), timeout=5000)
-    assert "ratio" in panel.coherence_label.text() and "paced" in panel.summary_label.text()
+    assert (
+        "ratio" in panel.coherence_label.text() and "with the pacer" in panel.summary_label.text()
+    )
     saved = panel.save_resonance()
     assert saved is not None and column.profile.profile is saved
     assert store.load("Alex").extra["resonance"]["rate_per_min"] == a.best_rate_per_min

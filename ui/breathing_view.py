@@ -144,6 +144,8 @@ class BreathingPanel(QWidget):
         self.rate_label = QLabel("–")
         self.ptt_label = QLabel("–")
         self.coherence_label = QLabel("–")
+        for label in (self.rate_label, self.ptt_label, self.coherence_label):
+            label.setWordWrap(True)
         self.challenge = QComboBox()
         self.challenge.addItems(list(CHALLENGES))
         self.challenge.setToolTip("Harder levels need a cleaner, stronger rhythm for 'high'")
@@ -151,11 +153,11 @@ class BreathingPanel(QWidget):
         ff.addRow("Peak-to-trough HR", self.ptt_label)
         ff.addRow("Coherence", self.coherence_label)
         ff.addRow("Challenge", self.challenge)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(background="w")
         self.plot.setMaximumHeight(130)
         self.plot.setYRange(0.0, 1.0)
-        self.plot.setLabel("left", "coherence (peak fraction)")
-        self.plot.setLabel("bottom", "time (s)")
+        self.plot.setLabel("left", "coherence")
+        self.plot.setLabel("bottom", "time before now (s)")
         self.plot.setMouseEnabled(False, False)
         self.curve = self.plot.plot(pen=pg.mkPen(BLUE, width=2))
         self.high_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(ORANGE, style=Qt.PenStyle.DashLine))
@@ -165,7 +167,8 @@ class BreathingPanel(QWidget):
         ff.addRow(self.plot)
         self.summary_label = QLabel("–")
         self.summary_label.setWordWrap(True)
-        ff.addRow("Session", self.summary_label)
+        ff.addRow(QLabel("Session so far"))
+        ff.addRow(self.summary_label)
         layout.addWidget(feedback)
 
         # -- resonance assessment
@@ -364,9 +367,9 @@ class BreathingPanel(QWidget):
             s = sub.summary
             share = 100.0 * s.high_s / s.measured_s if s.measured_s > 0 else math.nan
             self.summary_label.setText(
-                f"{_mmss(s.paced_s)} paced; {_mmss(s.high_s)} in high coherence "
-                f"({_fmt(share, '.0f', ' %')} of measured time); mean rate "
-                f"{_fmt(s.mean_rate_per_min, '.1f')} for a target of "
+                f"{_mmss(s.high_s)} of {_mmss(s.measured_s)} in high coherence "
+                f"({_fmt(share, '.0f', ' %')}); {_mmss(s.paced_s)} with the pacer, mean "
+                f"rate {_fmt(s.mean_rate_per_min, '.1f')} for a target of "
                 f"{_fmt(s.mean_target_per_min, '.1f')} /min"
             )
         self._show_assessment(view.assessment)
@@ -452,7 +455,9 @@ class BreathingDock(QDockWidget):
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(self.panel)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
             self.setWidget(scroll)
+            self.window_.resizeDocks([self], [460], Qt.Orientation.Horizontal)
 
     def refresh(self) -> None:
         """Show the newest breathing view when the dock is open."""
