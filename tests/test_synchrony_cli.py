@@ -1,0 +1,105 @@
+"""Dyads from the command line: sim dyad specs, sync fields in --json, the synchrony stream."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import pyxdf
+
+from app.sources import SourceSpecError, link_dyad, parse_source_spec
+from sensors.simulated import settings_from_options
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def test_link_dyad_fills_partner_seeds_and_slow_fluctuations():
+    specs = [
+        parse_source_spec("sim:subject=therapist"),
+        parse_source_spec("sim:subject=client,couple=0.5,lag=2"),
+    ]
+    linked = link_dyad(specs)
+    assert linked[0].options["seed"] == "1" and linked[1].options["seed"] == "2"
+    assert linked[1].options["partner"] == "1"
+    client = settings_from_options(linked[1].options)
+    assert (client.couple, client.lag_s, client.partner_seed) == (0.5, 2.0, 1)
+    assert settings_from_options(linked[0].options).slow_bpm == client.slow_bpm > 0
+    # named partner with an explicit seed; an unrelated third sim stays independent
+    linked = link_dyad(
+        [
+            parse_source_spec("sim:subject=t,seed=7"),
+            parse_source_spec("sim:subject=x"),
+            parse_source_spec("sim:subject=c,couple=0.3,partner=t"),
+        ]
+    )
+    assert linked[2].options["partner"] == "7" and "slow" not in linked[1].options
+    with pytest.raises(SourceSpecError, match="partner"):
+        link_dyad([parse_source_spec("sim:couple=0.5")])
+    with pytest.raises(ValueError, match="couple"):
+        settings_from_options({"couple": "1.5", "partner": "1"})
+
+
+def test_run_json_carries_sync_fields_and_the_recording_a_synchrony_stream(tmp_path):
+    record = tmp_path / "dyad.xdf"
+    out = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--headless",
+            "--source",
+            "sim:subject=therapist",
+            "--source",
+            "sim:subject=client,couple=0.8,lag=2",
+            "--speed",
+            "0",
+            "--duration",
+            "300",
+            "--json",
+            "--record",
+            str(record),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert {r["subject"] for r in rows} == {"therapist", "client"}
+    assert all("sync_index" in r and "sync_lag_s" in r for r in rows)
+    early = [r for r in rows if r["t"] - rows[0]["t"] < 150]
+    assert all(r["sync_index"] is None and r["sync_lag_s"] is None for r in early)
+    late = [r for r in rows if r["t"] - rows[0]["t"] > 230]
+    assert all(r["sync_index"] is not None for r in late)
+    significant = [r["sync_lag_s"] for r in late if r["sync_index"] >= 0.95]
+    assert len(significant) > 0.8 * len(late)
+    assert np.median(significant) == pytest.approx(2.0, abs=0.5)  # client follows
+    streams, _ = pyxdf.load_xdf(str(record))
+    sync = next(s for s in streams if s["info"]["type"][0] == "Synchrony")
+    labels = [c["label"][0] for c in sync["info"]["desc"][0]["channels"][0]["channel"]]
+    assert labels == ["index", "index_raw", "r_peak", "lag", "p"]
+    assert len(sync["time_stamps"]) > 250
+    assert np.nanmax(sync["time_series"][:, 0]) >= 0.95
+
+
+def test_one_person_has_null_sync_fields():
+    out = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--headless",
+            "--source",
+            "sim",
+            "--speed",
+            "0",
+            "--duration",
+            "20",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert rows and all(r["sync_index"] is None and r["sync_lag_s"] is None for r in rows)
