@@ -183,3 +183,26 @@ def test_cli_resonance_on_the_simulator(tmp_path):
         check=False,
     )
     assert bad.returncode == 2 and "within 3-10" in bad.stderr
+
+
+def test_pacer_phase_is_in_the_recording(tmp_path):
+    import pyxdf
+
+    from app.recorder import XdfRecorder
+
+    source = SimulatedSource(SimSettings(seed=5), speed=0, start_s=1000.0)
+    path = tmp_path / "paced.xdf"
+    recorder = XdfRecorder(path, [source])
+    engine = Engine([source], [recorder])
+    session = BreathingSession(engine)
+    engine.sinks.append(session)
+    session.start_pacer(PacerSettings(rate_per_min=5.5), t=1000.0)
+    asyncio.run(engine.run(60.0))
+    streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    pacer = next(s for s in streams if s["info"]["type"][0] == "Pacer")
+    t = pacer["time_stamps"]
+    assert t.size >= 590 and np.allclose(np.diff(t), 0.1, atol=1e-6)
+    labels = [c["label"][0] for c in pacer["info"]["desc"][0]["channels"][0]["channel"]]
+    assert labels == ["breaths", "volume", "rate", "stage"]
+    reference = Pacer(PacerSettings(rate_per_min=5.5), t0=1000.0)
+    assert pacer["time_series"][100, 0] == pytest.approx(reference.cycles_at(t[100]))
