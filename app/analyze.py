@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app.engine import Engine
-from app.session_stats import SessionStats
+from app.session_stats import SessionStats, synchrony_summary
 from app.xdf import RecordingError, XdfRecording, read_xdf
 from dsp.pipeline import BeatResult
 from sensors.replay import replay_sources
@@ -181,8 +181,7 @@ def build_summary(analysis_path: Path, stats: SessionStats, markers: list[Marker
         "subjects": subjects,
         "markers": [{"elapsed_s": round(m.t - stats.t0, 3), "text": m.text} for m in markers],
         "paced_min": round(paced_min, 6),
-        "synchrony": None,
-        "coherence": None,
+        "synchrony": synchrony_summary(stats),
     }
 
 
@@ -258,7 +257,8 @@ def analyze(
             open(files["windows_csv"], "w", encoding="utf-8", newline=""),
         ]
     try:
-        stats = SessionStats(*(handles or (None, None)), t0=session.t_first)
+        pair = (sources[0].subject, sources[1].subject) if len(sources) == 2 else None
+        stats = SessionStats(*(handles or (None, None)), t0=session.t_first, pair=pair)
         sinks: list = [stats]
         if progress is not None:
             sinks.append(_ProgressSink(session.t_first, session.t_last, progress))

@@ -215,9 +215,16 @@ def _summary_table(analysis) -> str:
             lambda d, z=zone: None if d["zones"] is None else d["zones"][f"{z.value}_min"],
         )
     row("zone exits", lambda d: None if d["zones"] is None else d["zones"]["zone_exits"])
-    coherence = analysis.summary.get("coherence") or {}
-    if coherence:
-        row("mean coherence ratio", lambda d: coherence.get(d.get("subject", ""), None))
+    row(
+        "mean coherence ratio (paced)",
+        lambda d: None if d["coherence"] is None else d["coherence"]["mean_coherence_ratio"],
+        2,
+    )
+    row(
+        "mean coherence peak fraction (paced)",
+        lambda d: None if d["coherence"] is None else d["coherence"]["mean_peak_fraction"],
+        2,
+    )
     head = "".join(f"<th>{escape(n)}</th>" for n in names)
     body = "".join(
         f"<tr><td>{escape(label)}</td>{''.join(f'<td>{v}</td>' for v in values)}</tr>"
@@ -228,14 +235,16 @@ def _summary_table(analysis) -> str:
     if sync:
         table += (
             "<table id='synchrony-table'><tr><th>synchrony</th><th>value</th></tr>"
-            f"<tr><td>effect size (SUSY-style, z)</td><td>{_fmt(sync.get('effect_size'), 2)}"
-            f"</td></tr><tr><td>p (segment shuffling)</td><td>{_fmt(sync.get('p_value'), 3)}"
-            "</td></tr></table>"
+            f"<tr><td>effect size (SUSY-style)</td><td>{_fmt(sync['effect_size'], 2)}</td></tr>"
+            f"<tr><td>p (one-sided)</td><td>{_fmt(sync['p_value'], 4)}</td></tr>"
+            f"<tr><td>mean index</td><td>{_fmt(sync['mean_index'], 2)}</td></tr>"
+            f"<tr><td>time significant (%)</td><td>{_fmt(sync['significant_percent'])}</td></tr>"
+            f"<tr><td>mean lag (s)</td><td>{_fmt(sync['mean_lag_s'], 2)}</td></tr></table>"
         )
     return table
 
 
-def _paced_section(analysis) -> str:
+def _paced_section(ctx: _Context, analysis) -> str:
     spans = analysis.stats.paced_spans
     if not spans:
         return _note("No paced breathing in this recording: no coherence or breathing rate.")
@@ -244,13 +253,67 @@ def _paced_section(analysis) -> str:
         f"<li>{escape(who or 'everyone')}: {(a - t0) / 60:.1f}–{(b - t0) / 60:.1f} min</li>"
         for who, a, b in spans
     )
-    return f"<ul>{items}</ul>"
+    parts = [f"<p>Paced segments:</p><ul>{items}</ul>"]
+    starts = np.array([(a - t0) / 60 for _, a, _ in spans])
+    ends = np.array([(b - t0) / 60 for _, _, b in spans])
+    for name, s in analysis.stats.subjects.items():
+        b = s.breathing
+        if not b.updates:
+            continue
+        series = b.bins.series()
+        x = (series["t_s"] + (b.bins.t0 - s.t0)) / 60.0
+        ok = np.isfinite(series["coherence_ratio"]) | np.isfinite(series["rate_per_min"])
+        if not ok.any():
+            continue
+        coh = ctx.chart(_range(series["peak_fraction"], [0.0, 1.0]), "peak fraction", 170)
+        coh.spans(starts, ends, ["#fff3d6"] * len(starts))
+        gap = 12.0 / 60.0  # min: more than two 5-s steps missing breaks the line
+        coh.line(x, series["peak_fraction"], "#b8860b", "coherence peak fraction (64 s)", 1.3, gap)
+        ctx.mark(coh)
+        rate = ctx.chart(_range(series["rate_per_min"]), "breaths/min", 170)
+        rate.spans(starts, ends, ["#fff3d6"] * len(starts))
+        rate.line(x, series["rate_per_min"], "#00796b", "breathing rate (RSA, 60 s)", 1.3, gap)
+        ctx.mark(rate)
+        parts.append(f"<h3>{escape(name)}</h3>")
+        parts.append(
+            _figure(
+                f"coherence-{name}",
+                coh.render() + rate.render(),
+                "Coherence (McCraty 2009: spectral peak power over total power, 64 s) and "
+                "breathing rate (RSA peak, 60 s), every 5 s while paced (shaded).",
+            )
+        )
+    if len(parts) == 1:
+        parts.append(_note("The paced segments were too short for coherence (64 s needed)."))
+    return "".join(parts)
 
 
-def _synchrony_section(analysis) -> str:
-    if len(analysis.stats.subjects) < 2:
+def _synchrony_section(ctx: _Context, analysis) -> str:
+    stats = analysis.stats
+    if len(stats.subjects) < 2:
         return _note("One person in this recording: no synchrony.")
-    return _note("Synchrony needs the synchrony estimator (dsp.synchrony), not in this version.")
+    sync = analysis.summary.get("synchrony")
+    if not sync or stats.sync is None or not stats.sync.estimated:
+        return _note("No synchrony estimates in this recording (it needs 3 min of both people).")
+    series = stats.sync.bins.series()
+    x = (series["t_s"] + (stats.sync.bins.t0 - stats.t0)) / 60.0
+    a, b = sync["pair"]
+    index = ctx.chart((0.0, 1.0), "index", 190)
+    index.line(x, series["index"], "#00695c", "synchrony index")
+    index.hline(0.95, "#c62828", "significant (0.95)")
+    ctx.mark(index)
+    lag = ctx.chart((-5.5, 5.5), "lag (s)", 170)
+    lag.hline(0.0, "#999", "", "2,3")
+    lag.line(x, series["lag_s"], "#5d4037", f"lag: > 0 {b} follows {a}")
+    ctx.mark(lag)
+    return _figure(
+        "synchrony-figure",
+        index.render() + lag.render(),
+        f"Heart-rate synchrony of {a} and {b}: surrogate index (windowed cross-correlation, "
+        "30 s, lags ±5 s; 0.95 marks significance) and the lag of the peak. Session effect "
+        f"size {_fmt(sync['effect_size'], 2)} (p {_fmt(sync['p_value'], 3)}, "
+        f"{sync['segments']} segments of 30 s).",
+    )
 
 
 def _markers_section(analysis) -> str:
@@ -296,9 +359,9 @@ def render_report(analysis) -> str:
         ]
     parts += [
         "<section id='paced'><h2>Paced breathing</h2>",
-        _paced_section(analysis),
+        _paced_section(ctx, analysis),
         "</section><section id='synchrony'><h2>Synchrony</h2>",
-        _synchrony_section(analysis),
+        _synchrony_section(ctx, analysis),
         "</section><section id='markers'><h2>Markers</h2>",
         _markers_section(analysis),
         "</section><section id='files'><h2>Data</h2><p class='small'>",

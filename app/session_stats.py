@@ -16,6 +16,8 @@ from typing import TextIO
 
 import numpy as np
 
+from app.session_breathing import BreathingStats
+from app.session_sync import SynchronyStats
 from dsp.arousal import ArousalSettings, Zone
 from dsp.hrv import frequency_domain
 from dsp.pipeline import BeatResult
@@ -92,16 +94,19 @@ class Bins:
     ----------
     t0 : float
         Start of the first bin, s.
+    names : tuple of str
+        The series whose per-bin means are kept.
     """
 
     SUMS = ("rr", "hr", "ln_rmssd", "arousal", "z_hr", "art_rr")
 
-    def __init__(self, t0: float) -> None:
+    def __init__(self, t0: float, names: tuple[str, ...] = SUMS) -> None:
         self.t0 = t0
+        self.names = names
         self.width_s = FIRST_BIN_S
         self.used = 0
-        self.sums = [[0.0] * MAX_BINS for _ in self.SUMS]
-        self.counts = [[0] * MAX_BINS for _ in self.SUMS]
+        self.sums = [[0.0] * MAX_BINS for _ in names]
+        self.counts = [[0] * MAX_BINS for _ in names]
         self.rr_min = [math.inf] * MAX_BINS
         self.rr_max = [-math.inf] * MAX_BINS
         self.zone_s = [[0.0] * MAX_BINS for _ in ZONES]
@@ -133,7 +138,7 @@ class Bins:
         self.used = (self.used + 1) // 2
 
     def add(self, k: int, i: int, value: float) -> None:
-        """Add a value to the running mean number ``i`` (of ``SUMS``) of bin ``k``."""
+        """Add a value to the running mean number ``i`` (of ``names``) of bin ``k``."""
         if value == value:  # not NaN
             self.sums[i][k] += value
             self.counts[i][k] += 1
@@ -143,9 +148,10 @@ class Bins:
         n = self.used
         out = {"t_s": (np.arange(n) + 0.5) * self.width_s}
         with np.errstate(invalid="ignore", divide="ignore"):
-            for i, name in enumerate(self.SUMS):
+            for i, name in enumerate(self.names):
                 out[name] = np.array(self.sums[i][:n]) / np.array(self.counts[i][:n])
-        out["art_n"] = np.array(self.counts[self.SUMS.index("art_rr")][:n])
+                out[name + "_n"] = np.array(self.counts[i][:n])
+        out["art_n"] = out.get("art_rr_n", np.zeros(n, int))
         rr_min, rr_max = np.array(self.rr_min[:n]), np.array(self.rr_max[:n])
         out["rr_min"] = np.where(np.isfinite(rr_min), rr_min, np.nan)
         out["rr_max"] = np.where(np.isfinite(rr_max), rr_max, np.nan)
@@ -201,9 +207,11 @@ class SubjectStats:
     segments: int = 0
     spectra: list = field(default_factory=list)
     window: _Window | None = None
+    breathing: BreathingStats = field(init=False)
 
     def __post_init__(self) -> None:
         self.bins = Bins(self.t0)
+        self.breathing = BreathingStats(self.t0)
 
 
 class SessionStats:
@@ -215,6 +223,9 @@ class SessionStats:
         Where to write the per-beat rows and the per-window (60 s) rows (None: nowhere).
     t0 : float or None
         Session start on the stream clock, s (default: the first beat).
+    pair : tuple of str or None
+        The dyad in the engine's order (a, b) for synchrony (default: the first two
+        subjects seen).
     """
 
     def __init__(
@@ -222,9 +233,12 @@ class SessionStats:
         beats_csv: TextIO | None = None,
         windows_csv: TextIO | None = None,
         t0: float | None = None,
+        pair: tuple[str, str] | None = None,
     ) -> None:
         self.subjects: dict[str, SubjectStats] = {}
         self.t0 = t0
+        self.pair = pair
+        self.sync: SynchronyStats | None = None
         self.paced: dict[str | None, bool] = {}
         self.paced_spans: list[tuple[str | None, float, float]] = []
         self._paced_since: dict[str | None, float] = {}
@@ -243,6 +257,9 @@ class SessionStats:
         """Take one processed beat."""
         if self.t0 is None:
             self.t0 = result.beat.t
+        if self.sync is None:
+            self.sync = SynchronyStats(self.t0)
+        self.sync.add_beat(result)
         s = self.subjects.get(result.subject)
         if s is None:
             s = self.subjects[result.subject] = SubjectStats(result.subject, self.t0)
@@ -274,6 +291,7 @@ class SessionStats:
         self._add_arousal(s, result, k)
         self._add_segment(s, result)
         self._add_window(s, result)
+        s.breathing.push(result, self.is_paced(s.subject))
         if self._beats_csv is not None:
             self._beat_row(s, result)
 
@@ -299,6 +317,13 @@ class SessionStats:
                     s.band = band
                 else:
                     self._pending_band[who] = band
+
+    def write_sample(self, spec: object, subject: str, t: float, values: tuple) -> None:
+        """Samples of declared streams: the dyad's synchrony stream is kept."""
+        if getattr(spec, "key", "") == "synchrony":
+            if self.sync is None:
+                self.sync = SynchronyStats(t if self.t0 is None else self.t0)
+            self.sync.add_sample(t, tuple(values))
 
     def status(self, subject: str, source: str, status: object) -> None:
         """Status changes are not part of the summary."""
@@ -480,6 +505,7 @@ class SessionStats:
                 "segment_s": SEGMENT_S,
             },
             "zones": None,
+            "coherence": s.breathing.summary(),
         }
         if s.arousal_beats:
             out["zones"] = {
@@ -489,6 +515,21 @@ class SessionStats:
                 "band_upper_z": _num(s.band[1]),
             }
         return out
+
+
+def _pair(stats: "SessionStats") -> tuple[str, str] | None:
+    names = list(stats.subjects)
+    if len(names) != 2:
+        return None
+    return stats.pair if stats.pair is not None else (names[0], names[1])
+
+
+def synchrony_summary(stats: "SessionStats") -> dict | None:
+    """The dyad's session synchrony (None for one person or without estimates)."""
+    pair = _pair(stats)
+    if pair is None or stats.sync is None or not stats.sync.samples:
+        return None
+    return stats.sync.summary(pair)
 
 
 def _num(value: float, digits: int = 6) -> float | None:

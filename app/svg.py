@@ -92,9 +92,22 @@ class Chart:
                     f"height='{bottom - top}' fill='{color}' stroke='none'/>"
                 )
 
-    def line(self, x, y, color: str, label: str = "", width: float = 1.3) -> None:
-        """A polyline, broken where ``y`` is NaN."""
-        for rx, ry in _runs(np.asarray(x, float), np.asarray(y, float)):
+    def line(
+        self, x, y, color: str, label: str = "", width: float = 1.3, max_gap: float = 0.0
+    ) -> None:
+        """A polyline, broken where ``y`` is NaN.
+
+        With ``max_gap`` > 0, NaNs are skipped instead and the line breaks only where
+        consecutive finite points are more than ``max_gap`` apart (x units): for series
+        sampled more sparsely than their bins.
+        """
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        if max_gap > 0:
+            keep = np.isfinite(x) & np.isfinite(y)
+            x, y = x[keep], y[keep]
+            breaks = np.flatnonzero(np.diff(x) > max_gap) + 1
+            x, y = np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan)
+        for rx, ry in _runs(x, y):
             pts = " ".join(
                 f"{a:.1f},{b:.1f}" for a, b in zip(self.px(rx), self.py(ry), strict=True)
             )

@@ -15,7 +15,14 @@ import pytest
 from app.analyze import ProgressBar, analyze
 from app.engine import Engine
 from app.recorder import RecorderSettings, XdfRecorder
-from app.session_stats import BEAT_COLUMNS, MAX_BINS, WINDOW_COLUMNS, Bins, SessionStats
+from app.session_stats import (
+    BEAT_COLUMNS,
+    MAX_BINS,
+    WINDOW_COLUMNS,
+    Bins,
+    SessionStats,
+    synchrony_summary,
+)
 from dsp.arousal import ArousalSettings, Zone, calibrate
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
@@ -84,7 +91,7 @@ def session(tmp_path_factory):
         marks={600: "topic: work", 1100: "calm again"},
     )
     therapist = SimulatedSource(SimSettings(seed=6, subject="therapist"), speed=0)
-    live = SessionStats()
+    live = SessionStats(pair=("client", "therapist"))
     collect = Collect()
     recorder = XdfRecorder(path, [client, therapist], RecorderSettings(flush_interval_s=0.05))
     engine = Engine([client, therapist], [live, collect, recorder])
@@ -131,6 +138,16 @@ def test_summary_equals_the_live_session(session):
     )
     assert analysis.summary["subjects"]["therapist"]["zones"] is None
     assert [m["text"] for m in analysis.summary["markers"]] == ["topic: work", "calm again"]
+    # the dyad: the engine's synchrony stream, the session effect size and its p
+    sync = analysis.summary["synchrony"]
+    assert sync == synchrony_summary(live)
+    assert sync["pair"] == ["client", "therapist"] and sync["segments"] >= 30
+    assert 0 < sync["mean_index"] < 1 and 50 < sync["estimated_percent"] <= 100
+    assert sync["effect_size"] is not None and 0 < sync["p_value"] < 1
+    # coherence and breathing rate while paced (client only)
+    coherence = client["coherence"]
+    assert coherence["estimates"] >= 20 and 0 < coherence["mean_peak_fraction"] < 1
+    assert analysis.summary["subjects"]["therapist"]["coherence"] is None
     assert 2.0 < analysis.summary["paced_min"] < 6.0
 
 
@@ -153,8 +170,18 @@ def test_html_has_every_section_and_real_figures(session):
     html = session["analysis"].files["report"].read_text()
     for section in ("summary", "person-client", "person-therapist", "paced", "synchrony"):
         assert f"<section id='{section}'>" in html
-    for fig in ("tachogram-client", "hr-hrv-client", "arousal-client", "tachogram-therapist"):
+    for fig in (
+        "tachogram-client",
+        "hr-hrv-client",
+        "arousal-client",
+        "tachogram-therapist",
+        "coherence-client",
+        "synchrony-figure",
+    ):
         _not_blank(_svgs(html, fig))
+    sync = _svgs(html, "synchrony-figure")
+    assert "significant (0.95)" in sync and "therapist follows client" in sync
+    assert "<table id='synchrony-table'>" in html and "effect size" in html
     tacho = _svgs(html, "tachogram-client")
     assert tacho.count("fill='#d62728'") > 5  # artifacts marked
     for label in ("topic: work", "calm again"):  # markers as labelled lines
