@@ -16,7 +16,10 @@ Method
    away, and b's current window against a's windows at least 60 s away, both drawn
    from a 10-minute history. Index = fraction of surrogates below the observed peak
    (ties half), in [0, 1]; ``p = (1 + #(surrogate >= observed)) / (N + 1)``.
-   The index is smoothed by an EWMA (tau 15 s) that restarts after a pause.
+   Smoothing (EWMA, tau 15 s) is applied to the observed peak z *and* to every
+   surrogate slot alike (slot j keeps its place in the spread of shifts from second
+   to second) before they are compared, so the smoothed index keeps its meaning; it
+   restarts after a pause. ``index_raw`` is the single window's percentile.
 4. Gaps or poor signal on either side pause the estimate: NaN ("no estimate"), never 0.
 
 Surrogate design (calibration)
@@ -91,6 +94,10 @@ class SynchronySettings:
         Time constant of the index smoothing, s.
     max_interval_s : float
         Longer intervals between beats are not interpolated (missing data), s.
+    spread : bool
+        True (default): surrogates spread over all usable history, half from each
+        direction. False: the straightforward design, kept for comparison in the
+        benchmark: b's windows at consecutive shifts from ``min_offset_s`` back.
     """
 
     fs_hz: float = 4.0
@@ -103,6 +110,7 @@ class SynchronySettings:
     min_history_s: float = 180.0
     ewma_tau_s: float = 15.0
     max_interval_s: float = 3.0
+    spread: bool = True
 
     def __post_init__(self) -> None:
         if self.n_surrogates < 20:
@@ -122,8 +130,9 @@ class SynchronyEstimate:
     t : float
         End of the newest data used (stream time, s).
     index : float
-        Smoothed surrogate index in [0, 1]; >= 0.95 marks significant synchrony.
-        NaN: no estimate (warm-up, a gap or poor signal on either side).
+        Surrogate index in [0, 1] of the smoothed peak z among the smoothed
+        surrogates; >= 0.95 marks significant synchrony. NaN: no estimate (warm-up,
+        a gap or poor signal on either side).
     index_raw : float
         This window's surrogate percentile before smoothing.
     r_peak : float
@@ -131,7 +140,8 @@ class SynchronyEstimate:
     lag_s : float
         Lag of the peak, s; > 0 means b follows a.
     p_value : float
-        ``(1 + #(surrogate >= observed)) / (N + 1)``.
+        ``(1 + #(surrogate >= observed)) / (N + 1)`` on the smoothed values
+        (``index >= 0.95`` is ``p <= 11/201`` with N = 200).
     n_surrogates : int
         Surrogates used (0 when there is no estimate).
     """
@@ -441,6 +451,8 @@ class SynchronyEstimator:
         c_ab = _valid_centres(r_ab, 0, hi, m)
         c_ba = _valid_centres(r_ba, 0, hi, m)
         n = s.n_surrogates
+        if not s.spread:  # the straightforward design: one direction, packed shifts
+            c_ab, c_ba = c_ab[-n:] if c_ab.size >= n else c_ab[:0], c_ba[:0]
         total = c_ab.size + c_ba.size
         if total < n:
             return nan
