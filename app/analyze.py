@@ -258,7 +258,9 @@ def analyze(
         ]
     try:
         pair = (sources[0].subject, sources[1].subject) if len(sources) == 2 else None
-        stats = SessionStats(*(handles or (None, None)), t0=session.t_first, pair=pair)
+        stats = SessionStats(
+            *(handles or (None, None)), t0=session.t_first, pair=pair, dyad=pair is not None
+        )
         sinks: list = [stats]
         if progress is not None:
             sinks.append(_ProgressSink(session.t_first, session.t_last, progress))

@@ -230,7 +230,13 @@ def _summary_table(analysis) -> str:
         f"<tr><td>{escape(label)}</td>{''.join(f'<td>{v}</td>' for v in values)}</tr>"
         for label, values in rows
     )
-    table = f"<table id='summary-table'><tr><th>measure</th>{head}</tr>{body}</table>"
+    table = (
+        f"<table id='summary-table'><tr><th>measure</th>{head}</tr>{body}</table>"
+        "<p class='small'>Time domain: every clean beat of the session, differences only "
+        "between neighbouring clean beats. Frequency domain: mean of 5-min segments with "
+        "≥ 95 % clean beats and no gap (Task Force 1996); VLF needs longer segments and is "
+        "not reported from 5-min ones.</p>"
+    )
     sync = analysis.summary.get("synchrony")
     if sync:
         table += (

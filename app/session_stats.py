@@ -226,6 +226,9 @@ class SessionStats:
     pair : tuple of str or None
         The dyad in the engine's order (a, b) for synchrony (default: the first two
         subjects seen).
+    dyad : bool
+        Keep the corrected beats for the session synchrony effect size; False when the
+        session is known to hold one person (saves work on long recordings).
     """
 
     def __init__(
@@ -234,10 +237,12 @@ class SessionStats:
         windows_csv: TextIO | None = None,
         t0: float | None = None,
         pair: tuple[str, str] | None = None,
+        dyad: bool = True,
     ) -> None:
         self.subjects: dict[str, SubjectStats] = {}
         self.t0 = t0
         self.pair = pair
+        self.dyad = dyad
         self.sync: SynchronyStats | None = None
         self.paced: dict[str | None, bool] = {}
         self.paced_spans: list[tuple[str | None, float, float]] = []
@@ -257,9 +262,10 @@ class SessionStats:
         """Take one processed beat."""
         if self.t0 is None:
             self.t0 = result.beat.t
-        if self.sync is None:
-            self.sync = SynchronyStats(self.t0)
-        self.sync.add_beat(result)
+        if self.dyad:
+            if self.sync is None:
+                self.sync = SynchronyStats(self.t0)
+            self.sync.add_beat(result)
         s = self.subjects.get(result.subject)
         if s is None:
             s = self.subjects[result.subject] = SubjectStats(result.subject, self.t0)
