@@ -351,9 +351,7 @@ class BreathingSession:
         """Status changes need nothing here."""
 
     def close(self) -> None:
-        """End of the session: publish the last pacer samples."""
-        if self._pacer is not None and math.isfinite(self._latest_t):
-            self._publish_pacer(self._latest_t)
+        """End of the session (pacer samples up to the last beat are already out)."""
 
     # -- internals ----------------------------------------------------------------------
     def _guide(self, t: float) -> tuple[float, float] | None:

@@ -152,6 +152,12 @@ def breathing_rate(
         the beats do not cover the last 60 s, a gap falls inside it, or the peak is
         at or above half the mean heart rate (the beats cannot resolve it).
 
+    Notes
+    -----
+    The beats sample breathing once per heartbeat: breathing faster than HR / 2 folds
+    back to ``HR - rate`` and cannot be told apart from slower breathing (adults at
+    rest breathe at 6-20/min with HR 50-90 bpm, far from that limit).
+
     References
     ----------
     SCIENCE.md §3; Task Force (1996) for the resampled-tachogram spectrum.

@@ -449,6 +449,7 @@ class BreathingDock(QDockWidget):
                 lambda: (controls.store, controls.profile),
                 saved,
             )
+            controls.choice.currentIndexChanged.connect(self.panel.use_profile_rate)
             self.panel.message.connect(
                 lambda text: self.window_.statusBar().showMessage(text, 10_000)
             )
