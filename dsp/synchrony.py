@@ -56,7 +56,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import correlate
+from scipy.fft import irfft, next_fast_len, rfft
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 __all__ = [
     "SynchronyEstimate",
@@ -187,22 +188,25 @@ class _Grid:
     """One person's heart rate on the shared grid, in a bounded contiguous buffer.
 
     Holds the newest ``capacity`` samples; ``values(lo, hi)`` returns grid indices
-    ``lo..hi-1`` (NaN where missing or already forgotten).
+    ``lo..hi-1`` (NaN where missing or already forgotten). Running sums of the samples
+    (minus a fixed reference), of ``j`` times them, of their squares and of missing
+    samples are kept beside them, so window statistics are differences of two sums
+    whatever the order in which two people's beats arrive.
     """
 
     def __init__(self, capacity: int, settings: SynchronySettings) -> None:
         self.capacity = capacity
         self.settings = settings
         self._buf = np.full(2 * capacity, np.nan)
-        self.start = 0  # grid index of _buf[0]
-        self.end: int | None = None  # next grid index to fill
-        self._t = math.nan
-        self._hr = math.nan
-        self._ok = False
+        self._cum = np.zeros((4, 2 * capacity + 1))
+        self.reset()
 
     def reset(self) -> None:
         self._buf[:] = np.nan
-        self.start, self.end = 0, None
+        self._cum[:] = 0.0
+        self.start, self.end = 0, None  # grid index of _buf[0]; next to fill
+        self.origin = 0  # grid index where j = 0 in the running sums
+        self.ref = math.nan  # subtracted from every sample in the sums (precision)
         self._t, self._hr, self._ok = math.nan, math.nan, False
 
     def push(self, t: float, rr_ms: float, ok: bool, gap_before: bool) -> None:
@@ -211,7 +215,7 @@ class _Grid:
         hr = 60000.0 / rr_ms if rr_ms > 0 else math.nan
         k_new = math.floor(t * fs) + 1  # grid points <= t get filled
         if self.end is None:
-            self.end = self.start = k_new
+            self.end = self.start = self.origin = k_new
         elif k_new > self.end and t > self._t:
             ks = np.arange(self.end, k_new)
             usable = (
@@ -224,6 +228,8 @@ class _Grid:
             if usable:
                 frac = (ks / fs - self._t) / (t - self._t)
                 vals = self._hr + frac * (hr - self._hr)
+                if not math.isfinite(self.ref):
+                    self.ref = float(vals[0])
             else:
                 vals = np.full(ks.size, np.nan)
             self._write(vals)
@@ -236,16 +242,30 @@ class _Grid:
         if used + n > self._buf.size:
             keep = min(self.capacity, used)
             if n > self._buf.size - keep:
-                keep, vals = 0, vals[-self.capacity :]
-                self.start = self.end + n - vals.size
-                self.end = self.start
-                n = vals.size
+                keep = 0
+                self._cum[:, 0] = self._cum[:, used]
+                self.end += n - self.capacity
+                vals, n = vals[-self.capacity :], self.capacity
             else:
                 self._buf[:keep] = self._buf[used - keep : used]
-                self.start = self.end - keep
+                self._cum[:, : keep + 1] = self._cum[:, used - keep : used + 1]
+            self.start = self.end - keep
             self._buf[keep:] = np.nan
             used = keep
         self._buf[used : used + n] = vals
+        ref = self.ref if math.isfinite(self.ref) else 0.0
+        s0, s1, s2, sb = self._cum[:, used].tolist()
+        cum = self._cum
+        for i, v in enumerate(vals.tolist()):  # a beat fills a few points: plain floats
+            if v != v:  # NaN: missing
+                sb += 1.0
+            else:
+                x = v - ref
+                s0 += x
+                s1 += (self.end + i - self.origin) * x
+                s2 += x * x
+            k = used + i + 1
+            cum[0, k], cum[1, k], cum[2, k], cum[3, k] = s0, s1, s2, sb
         self.end += n
 
     def values(self, lo: int, hi: int) -> np.ndarray:
@@ -254,6 +274,22 @@ class _Grid:
         a, b = max(lo, self.start), min(hi, self.end if self.end is not None else lo)
         if b > a:
             out[a - lo : b - lo] = self._buf[a - self.start : b - self.start]
+        return out
+
+    def sums(self, lo: int, hi: int) -> np.ndarray:
+        """Running sums at grid indices ``lo..hi`` (4 rows; samples not held count missing)."""
+        out = np.empty((4, hi - lo + 1))
+        a, b = max(lo, self.start), min(hi, self.end if self.end is not None else lo)
+        if b < a:
+            out[:3] = 0.0
+            out[3] = np.arange(hi - lo + 1)
+            return out
+        held = self._cum[:, a - self.start : b - self.start + 1]
+        out[:, a - lo : b - lo + 1] = held
+        out[:3, : a - lo] = held[:3, :1]
+        out[3, : a - lo] = held[3, 0] - np.arange(a - lo, 0, -1)
+        out[:3, b - lo + 1 :] = held[:3, -1:]
+        out[3, b - lo + 1 :] = held[3, -1] + np.arange(1, hi - b + 1)
         return out
 
 
@@ -267,37 +303,51 @@ def _detrend_unit(x: np.ndarray) -> np.ndarray:
     return y / norm if norm > 1e-9 else np.full(n, np.nan)
 
 
-def _sliding_r(fixed_unit: np.ndarray, series: np.ndarray) -> np.ndarray:
-    """Pearson r of a detrended unit window against every detrended window of ``series``.
+def _running_sums(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-filled, mean-removed series and its running sums (as :meth:`_Grid.sums`)."""
+    bad = ~np.isfinite(series)
+    x = np.where(bad, 0.0, series - (np.nanmean(series) if not bad.all() else 0.0))
+    j = np.arange(series.size, dtype=float)
+    cum = np.zeros((4, series.size + 1))
+    cum[:, 1:] = np.cumsum(np.stack((x, j * x, x * x, bad)), axis=1)
+    return x, cum
+
+
+def _sliding_r(
+    fixed_unit: np.ndarray, x: np.ndarray, cum: np.ndarray, j0: np.ndarray
+) -> np.ndarray:
+    """Pearson r of detrended unit windows against every detrended window of series.
 
     Because ``fixed_unit`` is orthogonal to a constant and a line, the numerator is a
-    plain sliding dot product; each window's detrended norm comes from running sums.
-    Windows touching a NaN give NaN.
+    plain sliding dot product (one FFT); each window's detrended norm comes from the
+    running sums. Windows touching a missing sample give NaN. One row per pair.
+
+    Parameters
+    ----------
+    fixed_unit : array (k, w)
+        Detrended unit-norm windows.
+    x : array (k, L)
+        The series, missing samples as 0 (any constant offset is harmless).
+    cum : array (k, 4, L + 1)
+        Running sums of the series (offset as in ``x``), ``j`` times it, its square,
+        and of missing samples; ``j`` counts from ``-j0``.
+    j0 : array (k,)
+        Index of sample 0 of each series in the ``j`` of its running sums.
     """
-    w = fixed_unit.size
-    bad = ~np.isfinite(series)
-    x = np.where(bad, 0.0, series)
-    if not bad.all():
-        x = np.where(bad, 0.0, x - x[~bad].mean())
-    n_windows = x.size - w + 1
-    num = correlate(x, fixed_unit, mode="valid", method="fft")
-    j = np.arange(x.size, dtype=float)
-    c0 = np.concatenate(([0.0], np.cumsum(x)))
-    c1 = np.concatenate(([0.0], np.cumsum(j * x)))
-    c2 = np.concatenate(([0.0], np.cumsum(x * x)))
-    cb = np.concatenate(([0], np.cumsum(bad)))
-    s = np.arange(n_windows)
-    s0 = c0[s + w] - c0[s]
-    s1 = c1[s + w] - c1[s]
-    s2 = c2[s + w] - c2[s]
-    centre = s + (w - 1) / 2.0
+    w, size = fixed_unit.shape[1], x.shape[1]
+    n_windows = size - w + 1
+    nfft = next_fast_len(size + w - 1, real=True)
+    spectrum = rfft(x, nfft, axis=1) * np.conj(rfft(fixed_unit, nfft, axis=1))
+    num = irfft(spectrum, nfft, axis=1)[:, :n_windows]
+    d = cum[:, :, w:] - cum[:, :, :n_windows]
+    s0, s1, s2, sb = d[:, 0], d[:, 1], d[:, 2], d[:, 3]
+    centre = np.arange(n_windows)[None, :] + ((w - 1) / 2.0 + np.asarray(j0, float)[:, None])
     sii = w * (w * w - 1) / 12.0  # sum of (i - centre)^2
     slope_num = s1 - centre * s0
     ss = s2 - s0 * s0 / w - slope_num * slope_num / sii
     with np.errstate(invalid="ignore", divide="ignore"):
         r = num / np.sqrt(np.maximum(ss, 0.0))
-    r[(cb[s + w] - cb[s]) > 0] = np.nan
-    r[ss <= 1e-9 * max(1.0, float(np.nanmax(np.abs(s2))) if s2.size else 1.0)] = np.nan
+    r[(sb > 0.5) | (ss <= 1e-9 * np.maximum(1.0, s2))] = np.nan
     return np.clip(r, -1.0, 1.0)
 
 
@@ -305,21 +355,17 @@ def _fisher(r: np.ndarray | float) -> np.ndarray | float:
     return np.arctanh(np.clip(r, -0.999999, 0.999999))
 
 
-def _peaks(r: np.ndarray, centres: np.ndarray, m: int) -> np.ndarray:
-    """Largest signed r over lags ``-m..m`` around each centre index of ``r``."""
-    idx = centres[:, None] + np.arange(-m, m + 1)[None, :]
-    return r[idx].max(axis=1)
+def _lag_peaks(r: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and centre: the largest signed r over lags ``-m..m``, and its validity.
 
-
-def _valid_centres(r: np.ndarray, lo: int, hi: int, m: int) -> np.ndarray:
-    """Centres in ``[lo, hi)`` whose whole lag range has finite r."""
-    lo, hi = max(lo, m), min(hi, r.size - m)
-    if hi <= lo:
-        return np.empty(0, int)
-    finite = np.concatenate(([0], np.cumsum(np.isfinite(r))))
-    c = np.arange(lo, hi)
-    ok = finite[c + m + 1] - finite[c - m] == 2 * m + 1
-    return c[ok]
+    A centre is valid when all ``2m + 1`` lags exist (not too near an edge or a gap).
+    """
+    finite = np.isfinite(r)
+    peak = maximum_filter1d(
+        np.where(finite, r, -np.inf), 2 * m + 1, axis=1, mode="constant", cval=-np.inf
+    )
+    valid = minimum_filter1d(finite.view(np.int8), 2 * m + 1, axis=1, mode="constant", cval=0)
+    return peak, valid.astype(bool)
 
 
 def _percentile(obs: float, surr: np.ndarray) -> float:
@@ -440,16 +486,21 @@ class SynchronyEstimator:
         if not (np.isfinite(a_unit).all() and np.isfinite(b_unit).all()):
             self._pause()
             return nan
-        r_ab = _sliding_r(a_unit, b)  # r_ab[k]: a's window vs b starting at k
-        r_ba = _sliding_r(b_unit, a)  # r_ba[k]: b's window vs a starting at k
+        # r_ab[k]: a's window vs b's window starting at k; r_ba[k]: b's vs a's
+        grids = self._grids
+        x = np.nan_to_num(np.stack((b, a)) - np.array([[grids[1].ref], [grids[0].ref]]))
+        cum = np.stack((grids[1].sums(lo, end), grids[0].sums(lo, end)))
+        j0 = np.array([lo - grids[1].origin, lo - grids[0].origin])
+        r2 = _sliding_r(np.stack((a_unit, b_unit)), x, cum, j0)
+        r_ab = r2[0]
         lags = r_ab[a0 - m : a0 + m + 1]
         k = int(np.argmax(lags))
         r_obs = float(lags[k])
         z_obs = float(_fisher(r_obs))
         # surrogates: centres at least min_offset before the current window
-        hi = a0 - self._min_off + 1
-        c_ab = _valid_centres(r_ab, 0, hi, m)
-        c_ba = _valid_centres(r_ba, 0, hi, m)
+        hi = max(0, a0 - self._min_off + 1)
+        peak, valid = _lag_peaks(r2, m)
+        c_ab, c_ba = np.flatnonzero(valid[0, :hi]), np.flatnonzero(valid[1, :hi])
         n = s.n_surrogates
         if not s.spread:  # the straightforward design: one direction, packed shifts
             c_ab, c_ba = c_ab[-n:] if c_ab.size >= n else c_ab[:0], c_ba[:0]
@@ -458,11 +509,7 @@ class SynchronyEstimator:
             return nan
         n_ab = min(c_ab.size, max(n - c_ba.size, n // 2))
         n_ba = n - n_ab
-        surr = _fisher(
-            np.concatenate(
-                (_peaks(r_ab, _spread(c_ab, n_ab), m), _peaks(r_ba, _spread(c_ba, n_ba), m))
-            )
-        )
+        surr = _fisher(np.concatenate((peak[0, _spread(c_ab, n_ab)], peak[1, _spread(c_ba, n_ba)])))
         n_used = surr.size
         raw = _percentile(z_obs, surr)
         # Smooth the observed peak and every surrogate slot alike (slot j keeps its
@@ -535,20 +582,37 @@ def synchrony(
 
 
 def _grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, np.ndarray]:
-    """Both people's whole-session HR on the shared grid (batch only)."""
-    grids = []
-    for stream in streams:
-        cap = 1 + round((stream[-1][0] - stream[0][0] + 10) * settings.fs_hz) if stream else 1
-        g = _Grid(cap, settings)
-        for t, rr, ok, gap in stream:
-            g.push(t, rr, ok, gap)
-        grids.append(g)
-    if any(g.end is None for g in grids):
+    """Both people's whole-session HR on the shared grid (batch only, vectorised).
+
+    The same interpolation and the same missing-data rules as :class:`_Grid`.
+    """
+    fs = settings.fs_hz
+    if any(len(stream) < 2 for stream in streams):
         return np.empty(0), np.empty(0)
-    lo, hi = max(g.start for g in grids), min(g.end for g in grids)
+    cols = [np.array(stream, float).T for stream in streams]
+    lo = max(math.floor(c[0][0] * fs) + 1 for c in cols)
+    hi = min(math.floor(c[0][-1] * fs) + 1 for c in cols)
     if hi <= lo:
         return np.empty(0), np.empty(0)
-    return grids[0].values(lo, hi), grids[1].values(lo, hi)
+    g = np.arange(lo, hi) / fs
+    out = []
+    for t, rr, ok, gap in cols:
+        hr = np.where(rr > 0, 60000.0 / np.where(rr > 0, rr, 1.0), np.nan)
+        i = np.clip(np.searchsorted(t, g, side="left"), 1, t.size - 1)
+        dt = t[i] - t[i - 1]
+        usable = (
+            (ok[i] > 0)
+            & (ok[i - 1] > 0)
+            & (gap[i] == 0)
+            & (dt <= settings.max_interval_s)
+            & (dt > 0)
+            & np.isfinite(hr[i])
+            & np.isfinite(hr[i - 1])
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = hr[i - 1] + (g - t[i - 1]) / dt * (hr[i] - hr[i - 1])
+        out.append(np.where(usable, value, np.nan))
+    return out[0], out[1]
 
 
 def session_effect_size(

@@ -13,6 +13,7 @@ from dsp.synchrony import (
     SynchronyEstimator,
     SynchronySettings,
     _detrend_unit,
+    _running_sums,
     _sliding_r,
     session_effect_size,
     synchrony,
@@ -51,7 +52,8 @@ def test_sliding_r_equals_pearson_of_detrended_windows():
     x = np.cumsum(rng.standard_normal(400)) + 0.05 * np.arange(400)
     fixed = rng.standard_normal(120) + 0.1 * np.arange(120)
     x[250] = np.nan
-    r = _sliding_r(_detrend_unit(fixed), x)
+    zero_filled, cum = _running_sums(x)
+    r = _sliding_r(_detrend_unit(fixed)[None], zero_filled[None], cum[None], np.zeros(1))[0]
     for start in (0, 17, 200, 280):
         w = x[start : start + 120]
         if np.isnan(w).any():
