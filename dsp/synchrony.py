@@ -336,7 +336,7 @@ def _sliding_r(
     """
     w, size = fixed_unit.shape[1], x.shape[1]
     n_windows = size - w + 1
-    nfft = next_fast_len(size + w - 1, real=True)
+    nfft = next_fast_len(size, real=True)  # outputs 0..size-w never wrap around
     spectrum = rfft(x, nfft, axis=1) * np.conj(rfft(fixed_unit, nfft, axis=1))
     num = irfft(spectrum, nfft, axis=1)[:, :n_windows]
     d = cum[:, :, w:] - cum[:, :, :n_windows]
