@@ -85,7 +85,13 @@ class Chart:
     def spans(self, starts: np.ndarray, ends: np.ndarray, colors: list[str]) -> None:
         """Shaded vertical spans (zones), one colour each (empty string: none)."""
         top, bottom = self.TOP, self.height - self.BOTTOM
+        runs: list[list] = []  # neighbouring spans of one colour become one rectangle
         for a, b, color in zip(self.px(starts), self.px(ends), colors, strict=True):
+            if runs and runs[-1][2] == color and abs(runs[-1][1] - a) < 0.05:
+                runs[-1][1] = b
+            else:
+                runs.append([a, b, color])
+        for a, b, color in runs:
             if color:
                 self.body.append(
                     f"<rect x='{a:.1f}' y='{top}' width='{max(b - a, 0.5):.1f}' "
