@@ -398,6 +398,7 @@ class BreathingSession:
             if stage < len(a.view.rates):
                 self._pacer.set_rate(end, a.view.rates[stage])
                 a.stage_pacer = self._pacer.copy()
+                log.info("now breathe at %.1f breaths/min for %.0f s", a.view.rates[stage], step)
             else:
                 ranking = tuple(rank_rates(list(estimates)))
                 a.view = replace(a.view, ranking=ranking, stage_left_s=0.0)
