@@ -114,7 +114,7 @@ def test_independent_pairs_rarely_cross_the_significance_line():
 
 def test_same_fixed_breathing_rate_is_not_synchrony():
     paced = {"scenario": "paced", "onset_s": 0.0, "step_s": 1e6, "paced_per_min": 6.0}
-    t_a, rr_a, t_b, rr_b = dyad(4, duration_s=900.0, a_opts=paced, b_opts=paced)
+    t_a, rr_a, t_b, rr_b = dyad(4, duration_s=720.0, a_opts=paced, b_opts=paced)
     trace = synchrony(t_a, rr_a, t_b, rr_b)
     assert significant_fraction(trace) <= 0.08
     # while plain correlation is high: the same 0.1 Hz rhythm in both
@@ -123,7 +123,7 @@ def test_same_fixed_breathing_rate_is_not_synchrony():
 
 @pytest.mark.parametrize(("couple", "lag_s"), [(0.8, 0.0), (0.8, 2.0), (0.8, 4.0)])
 def test_coupled_pairs_are_detected_with_their_lag(couple, lag_s):
-    trace = synchrony(*dyad(5, couple=couple, lag_s=lag_s, duration_s=900.0))
+    trace = synchrony(*dyad(5, couple=couple, lag_s=lag_s, duration_s=600.0))
     assert significant_fraction(trace) >= 0.85
     sig = trace.index >= 0.95
     assert np.median(trace.lag_s[sig]) == pytest.approx(lag_s, abs=0.5)
@@ -138,7 +138,7 @@ def test_lag_sign_a_follows_b_is_negative():
 
 
 def test_artifacts_on_one_side_do_not_create_synchrony():
-    trace = synchrony(*dyad(7, duration_s=900.0, b_opts={"artifact_rate": 0.03}))
+    trace = synchrony(*dyad(7, duration_s=720.0, b_opts={"artifact_rate": 0.03}))
     assert significant_fraction(trace) <= 0.08
 
 
