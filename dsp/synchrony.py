@@ -52,6 +52,7 @@ considerations. bioRxiv 2020.08.27.269746.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -293,12 +294,20 @@ class _Grid:
         return out
 
 
+@functools.lru_cache(maxsize=8)
+def _centred_ramp(n: int) -> tuple[np.ndarray, float]:
+    """``i - (n - 1) / 2`` for ``i = 0..n-1`` and its squared norm."""
+    i = np.arange(n) - (n - 1) / 2.0
+    i.flags.writeable = False
+    return i, float(i @ i)
+
+
 def _detrend_unit(x: np.ndarray) -> np.ndarray:
     """Remove the least-squares line and scale to unit norm (NaN if flat)."""
     n = x.size
-    i = np.arange(n) - (n - 1) / 2.0
+    i, ii = _centred_ramp(n)
     y = x - x.mean()
-    y = y - i * (i @ y) / (i @ i)
+    y -= i * ((i @ y) / ii)
     norm = math.sqrt(float(y @ y))
     return y / norm if norm > 1e-9 else np.full(n, np.nan)
 
@@ -348,7 +357,7 @@ def _sliding_r(
     with np.errstate(invalid="ignore", divide="ignore"):
         r = num / np.sqrt(np.maximum(ss, 0.0))
     r[(sb > 0.5) | (ss <= 1e-9 * np.maximum(1.0, s2))] = np.nan
-    return np.clip(r, -1.0, 1.0)
+    return np.minimum(r, 1.0, out=r)  # the peak is a maximum: cap rounding above 1
 
 
 def _fisher(r: np.ndarray | float) -> np.ndarray | float:
@@ -378,7 +387,7 @@ def _spread(candidates: np.ndarray, n: int) -> np.ndarray:
     """``n`` candidates spread evenly over the whole list (all of them if fewer)."""
     if candidates.size <= n:
         return candidates
-    pick = np.round(np.linspace(0, candidates.size - 1, n)).astype(int)
+    pick = (np.arange(n) * (candidates.size - 1) + (n - 1) // 2) // (n - 1)
     return candidates[pick]
 
 
@@ -488,7 +497,9 @@ class SynchronyEstimator:
             return nan
         # r_ab[k]: a's window vs b's window starting at k; r_ba[k]: b's vs a's
         grids = self._grids
-        x = np.nan_to_num(np.stack((b, a)) - np.array([[grids[1].ref], [grids[0].ref]]))
+        x = np.stack((b, a))
+        x -= np.array([[grids[1].ref], [grids[0].ref]])
+        x[np.isnan(x)] = 0.0
         cum = np.stack((grids[1].sums(lo, end), grids[0].sums(lo, end)))
         j0 = np.array([lo - grids[1].origin, lo - grids[0].origin])
         r2 = _sliding_r(np.stack((a_unit, b_unit)), x, cum, j0)
