@@ -71,7 +71,7 @@ class SimSettings:
     subject : str
         Subject alias stamped on the beats.
     slow_bpm : float
-        RMS of slow heart-rate fluctuations (0.015-0.15 Hz, the part of HR that moves
+        RMS of slow heart-rate fluctuations (mostly below 0.15 Hz, the part of HR that moves
         with a person's state and that synchrony measures), beats/min. 0 (default)
         leaves them out.
     couple : float
@@ -200,7 +200,7 @@ class SlowHeartRate:
     """A person's slow HR fluctuation: a deterministic random function of time.
 
     A cubic B-spline through independent standard-normal knots every ``KNOT_S``
-    seconds (power mostly below ~0.1 Hz), scaled to unit RMS. Not periodic, and a
+    seconds (half power near 0.15 Hz), scaled to unit RMS. Not periodic, and a
     function of time from the seed alone: a partner can evaluate it at any moment,
     e.g. ``lag_s`` earlier, without sharing state. Knots come in seeded blocks, so only
     a few blocks are ever held; its own generators leave the strap's noise untouched.
