@@ -12,7 +12,7 @@ from ui.main_window import MainWindow
 def _window(qtbot, tmp_path):
     source = SimulatedSource(SimSettings(seed=4, subject="client"), speed=20)
     runner = EngineThread(Engine([source]), keep_alive=True)
-    window = MainWindow(runner)
+    window = MainWindow(runner, profiles=tmp_path / "profiles")
     qtbot.addWidget(window)
     window.recording_bar.folder = tmp_path / "recordings"
     runner.start()
@@ -24,7 +24,11 @@ def test_lsl_record_markers_and_replay(qtbot, tmp_path):
     window, runner = _window(qtbot, tmp_path)
     bar = window.recording_bar
     engine = runner.engine
-    qtbot.waitUntil(lambda: engine.snapshot.subjects[0].beats_received > 2, timeout=5000)
+    def received():  # the first snapshot may not be published yet
+        subjects = engine.snapshot.subjects
+        return subjects[0].beats_received if subjects else 0
+
+    qtbot.waitUntil(lambda: received() > 2, timeout=5000)
 
     bar.lsl.setChecked(True)
     qtbot.waitUntil(lambda: bar.outlets in engine.sinks, timeout=3000)
