@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import norm
 
 from dsp.pipeline import BeatResult
-from dsp.synchrony import SynchronySettings, _grid_pair, session_effect_size
+from dsp.synchrony import SynchronySettings, grid_pair, session_effect_size
 
 #: Index at or above which a window counts as significant synchrony.
 SIGNIFICANT = 0.95
@@ -85,7 +85,7 @@ class SynchronyStats:
             for name in pair:
                 t, rr, ok, gap = self.beats.get(name, ((), (), (), ()))
                 streams.append(list(zip(t, rr, map(bool, ok), map(bool, gap), strict=True)))
-            hr_a, hr_b = _grid_pair(streams, self.settings)
+            hr_a, hr_b = grid_pair(streams, self.settings)
             effect = session_effect_size(hr_a, hr_b, self.settings)
             w = round(self.settings.window_s * self.settings.fs_hz)
             n = min(hr_a.size, hr_b.size) // w

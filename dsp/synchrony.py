@@ -588,11 +588,11 @@ def synchrony(
         for f in ("t", "index", "index_raw", "r_peak", "lag_s", "p_value")
     )
     times, index, raw, r_peak, lag, p = cols
-    effect = session_effect_size(*(_grid_pair(streams, settings)), settings)
+    effect = session_effect_size(*(grid_pair(streams, settings)), settings)
     return SynchronyTrace(times, index, raw, r_peak, lag, p, effect)
 
 
-def _grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, np.ndarray]:
+def grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, np.ndarray]:
     """Both people's whole-session HR on the shared grid (batch only, vectorised).
 
     The same interpolation and the same missing-data rules as :class:`_Grid`.
