@@ -26,6 +26,7 @@ from app.session_stats import (
 from dsp.arousal import ArousalSettings, Zone, calibrate
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
+from tests.helpers import CollectSink
 
 CLI = [sys.executable, "-m", "app.cli"]
 SESSION_S = 1200
@@ -49,20 +50,6 @@ class Scripted(BaseSource):
                 self.box[0].mark(self.marks[k], beat.t)
             k += 1
             yield beat
-
-
-class Collect:
-    def __init__(self):
-        self.results = []
-
-    def write(self, result):
-        self.results.append(result)
-
-    def status(self, subject, source, status):
-        pass
-
-    def close(self):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +79,7 @@ def session(tmp_path_factory):
     )
     therapist = SimulatedSource(SimSettings(seed=6, subject="therapist"), speed=0)
     live = SessionStats(pair=("client", "therapist"))
-    collect = Collect()
+    collect = CollectSink()
     recorder = XdfRecorder(path, [client, therapist], RecorderSettings(flush_interval_s=0.05))
     engine = Engine([client, therapist], [live, collect, recorder])
     box.append(engine)

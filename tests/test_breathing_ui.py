@@ -5,28 +5,14 @@ import sys
 import numpy as np
 import pytest
 
-from app.engine import Engine
 from app.profiles import Profile, ProfileStore
-from app.runtime import EngineThread
-from sensors.simulated import SimSettings, SimulatedSource
-from ui.main_window import MainWindow
+from tests.helpers import open_window
 from ui.pacer import WORDS
 from ui.tone import HIGH_HZ, LOW_HZ, SAMPLE_RATE_HZ, BreathTone, breath_tone
 
 
-def _window(qtbot, tmp_path, speed, **settings):
-    runner = EngineThread(
-        Engine([SimulatedSource(SimSettings(**settings), speed=speed)]), keep_alive=True
-    )
-    window = MainWindow(runner, profiles=tmp_path)
-    qtbot.addWidget(window)
-    runner.start()
-    window.show()
-    return window, runner
-
-
 def test_pacer_animates_when_visible_and_stops_when_hidden(qtbot, tmp_path):
-    window, runner = _window(qtbot, tmp_path, speed=1, seed=1)
+    window, runner = open_window(qtbot, tmp_path, speed=1, seed=1)
     dock = window.breathing
     assert not dock.isVisible() and dock.panel is None
     dock.action.trigger()
@@ -64,7 +50,7 @@ def test_pacer_animates_when_visible_and_stops_when_hidden(qtbot, tmp_path):
 def test_assessment_flow_on_the_fast_simulator_saves_the_rate(qtbot, tmp_path):
     store = ProfileStore(tmp_path)
     store.save(Profile("Alex"))
-    window, _ = _window(qtbot, tmp_path, speed=0, seed=2, resonance_per_min=5.5, lf_ms=10)
+    window, _ = open_window(qtbot, tmp_path, speed=0, seed=2, resonance_per_min=5.5, lf_ms=10)
     column = window.columns["self"]
     column.profile.choice.setCurrentText("Alex")
     window.breathing.action.trigger()

@@ -13,20 +13,7 @@ from dsp.pipeline import process
 from sensors.base import BaseSource, Beat, DeviceNotFoundError, SourceState
 from sensors.clock import now
 from sensors.simulated import SimSettings, SimulatedSource, simulate
-
-
-class CollectSink:
-    def __init__(self):
-        self.results, self.statuses, self.closed = [], [], False
-
-    def write(self, result):
-        self.results.append(result)
-
-    def status(self, subject, source, status):
-        self.statuses.append((subject, status.state))
-
-    def close(self):
-        self.closed = True
+from tests.helpers import CollectSink
 
 
 class FailingSource(BaseSource):

@@ -18,6 +18,7 @@ from app.runtime import EngineThread
 from app.streams import RAW, RR, StreamOwner
 from sensors.base import BaseSource, Beat, SourceState, SourceStatus
 from sensors.clock import now
+from tests.helpers import CollectSink
 
 CLI = [sys.executable, "-m", "app.cli"]
 
@@ -41,23 +42,6 @@ class Gated(BaseSource):
             yield beat
             await asyncio.sleep(0.001)
         await asyncio.Event().wait()  # stay connected until the engine stops
-
-
-class Collect:
-    def __init__(self):
-        self.results, self.raw = [], []
-
-    def write(self, result):
-        self.results.append(result)
-
-    def write_raw(self, beat):
-        self.raw.append(beat)
-
-    def status(self, *args):
-        pass
-
-    def close(self):
-        pass
 
 
 def resolve(source_id, timeout=10.0):
@@ -91,7 +75,7 @@ def test_every_beat_with_its_beat_time_and_metadata():
         t += rr / 1000
         beats.append(Beat("client", t, rr, 72.0 if i % 3 else None, True, "ble:AA:BB:CC:DD:EE:FF"))
     source = Gated("client", beats)
-    collect = Collect()
+    collect = CollectSink()
     sink = LslOutletSink([source], prefix=prefix)
     engine = Engine([source], [collect, sink])
     runner = EngineThread(engine)

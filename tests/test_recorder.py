@@ -17,25 +17,9 @@ from app.engine import Engine
 from app.recorder import RecorderSettings, RecordingWriteError, XdfRecorder
 from app.xdf import read_xdf
 from sensors.simulated import SimSettings, SimulatedSource
+from tests.helpers import CollectSink
 
 CLI = [sys.executable, "-m", "app.cli"]
-
-
-class Collect:
-    def __init__(self):
-        self.results, self.raw = [], []
-
-    def write(self, result):
-        self.results.append(result)
-
-    def write_raw(self, beat):
-        self.raw.append(beat)
-
-    def status(self, subject, source, status):
-        pass
-
-    def close(self):
-        pass
 
 
 def by_type(streams, kind, subject=None):
@@ -55,7 +39,7 @@ def test_session_reads_back_exactly_in_pyxdf(tmp_path):
         SimulatedSource(SimSettings(seed=3, artifact_rate=0.04, subject="client"), speed=0),
         SimulatedSource(SimSettings(seed=4, subject="therapist"), speed=0),
     ]
-    collect = Collect()
+    collect = CollectSink()
     settings = RecorderSettings(flush_interval_s=0.01, clock_offset_interval_s=0.02)
     rec = XdfRecorder(path, sources, settings)
     engine = Engine(sources, [collect, rec])

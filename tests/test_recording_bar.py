@@ -24,6 +24,7 @@ def test_lsl_record_markers_and_replay(qtbot, tmp_path):
     window, runner = _window(qtbot, tmp_path)
     bar = window.recording_bar
     engine = runner.engine
+
     def received():  # the first snapshot may not be published yet
         subjects = engine.snapshot.subjects
         return subjects[0].beats_received if subjects else 0

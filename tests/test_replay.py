@@ -19,22 +19,9 @@ from dsp.arousal import ArousalSettings, calibrate
 from sensors.base import BaseSource
 from sensors.replay import ReplayError, replay_sources
 from sensors.simulated import SimSettings, SimulatedSource, simulate
+from tests.helpers import CollectSink
 
 CLI = [sys.executable, "-m", "app.cli"]
-
-
-class Collect:
-    def __init__(self):
-        self.results = []
-
-    def write(self, result):
-        self.results.append(result)
-
-    def status(self, subject, source, status):
-        pass
-
-    def close(self):
-        pass
 
 
 class PacedAt(BaseSource):
@@ -101,7 +88,7 @@ def test_dyad_replay_equals_live_zones_included(tmp_path, baseline):
         off=500,
     )
     therapist = SimulatedSource(SimSettings(seed=6, subject="therapist"), speed=0)
-    live = Collect()
+    live = CollectSink()
     rec = XdfRecorder(path, [client, therapist], RecorderSettings(flush_interval_s=0.05))
     engine = Engine([client, therapist], [live, rec])
     box.append(engine)
@@ -113,7 +100,7 @@ def test_dyad_replay_equals_live_zones_included(tmp_path, baseline):
 
     sources = replay_sources(path, speed=0)
     assert [s.subject for s in sources] == ["client", "therapist"]
-    offline = Collect()
+    offline = CollectSink()
     asyncio.run(Engine(sources, [offline]).run())
     assert_same(live.results, offline.results)  # same beats, HRV, zones, same interleaving
 
@@ -125,7 +112,7 @@ def test_replay_paces_at_the_requested_speed(tmp_path):
     asyncio.run(Engine([source], [rec]).run(duration_s=60))
     (replay,) = replay_sources(path, speed=40)
     started = time.monotonic()
-    collect = Collect()
+    collect = CollectSink()
     asyncio.run(Engine([replay], [collect]).run())
     wall = time.monotonic() - started
     span = collect.results[-1].beat.t - collect.results[0].beat.t
@@ -174,18 +161,8 @@ def test_third_party_recordings_replay(tmp_path):
     t, rr_s = _third_party(path)
     sources = replay_sources(path, speed=0)
     assert [s.subject for s in sources] == ["PolarBand", "Watch"]
-    collect = Collect()
-
-    class Raw(Collect):
-        def __init__(self):
-            super().__init__()
-            self.raw = []
-
-        def write_raw(self, beat):
-            self.raw.append(beat)
-
-    raw = Raw()
-    asyncio.run(Engine(sources, [collect, raw]).run())
+    raw = CollectSink()
+    asyncio.run(Engine(sources, [raw]).run())
     polar = [b for b in raw.raw if b.subject == "PolarBand"]
     np.testing.assert_allclose([b.rr_ms for b in polar], rr_s.astype(float) * 1000)
     np.testing.assert_array_equal([b.t for b in polar], t)

@@ -2,28 +2,14 @@
 
 import numpy as np
 
-from app.engine import Engine
 from app.profiles import ProfileStore
-from app.runtime import EngineThread
 from dsp.arousal import Zone
-from sensors.simulated import SimSettings, SimulatedSource
+from tests.helpers import open_window
 from ui.arousal_view import ZoneIndicator
-from ui.main_window import MainWindow
-
-
-def _window(qtbot, tmp_path, speed, **settings):
-    runner = EngineThread(
-        Engine([SimulatedSource(SimSettings(**settings), speed=speed)]), keep_alive=True
-    )
-    window = MainWindow(runner, profiles=tmp_path)
-    qtbot.addWidget(window)
-    runner.start()
-    window.show()
-    return window, runner
 
 
 def test_calibrate_save_and_see_the_zone(qtbot, tmp_path):
-    window, runner = _window(qtbot, tmp_path, speed=60, seed=2)
+    window, runner = open_window(qtbot, tmp_path, speed=60, seed=2)
     column = window.columns["self"]
     assert "Choose a profile" in column.zone.text
     dialog = column.profile.calibrate()
@@ -50,7 +36,7 @@ def test_calibrate_save_and_see_the_zone(qtbot, tmp_path):
 
 
 def test_noisy_rest_is_refused_with_the_reason(qtbot, tmp_path):
-    window, _ = _window(qtbot, tmp_path, speed=60, seed=3, artifact_rate=0.1)
+    window, _ = open_window(qtbot, tmp_path, speed=60, seed=3, artifact_rate=0.1)
     dialog = window.columns["self"].profile.calibrate()
     dialog.minutes.setValue(3)
     dialog.start_button.click()
