@@ -58,7 +58,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 __all__ = [
     "SynchronyEstimate",
@@ -186,29 +185,40 @@ class SynchronyTrace:
 
 
 class _Grid:
-    """One person's heart rate on the shared grid, in a bounded contiguous buffer.
+    """One person's heart rate on the shared grid, in bounded contiguous buffers.
 
-    Holds the newest ``capacity`` samples; ``values(lo, hi)`` returns grid indices
-    ``lo..hi-1`` (NaN where missing or already forgotten). Running sums of the samples
-    (minus a fixed reference), of ``j`` times them, of their squares and of missing
-    samples are kept beside them, so window statistics are differences of two sums
-    whatever the order in which two people's beats arrive.
+    Holds the newest ``capacity`` grid samples and, beside each, what every estimate
+    needs of the windows of ``window`` samples: the inverse norm of the window starting
+    there once linearly detrended (NaN while it holds a missing sample, or is flat),
+    and whether all windows within ``lag`` samples either side of it have one (the
+    window can be the centre of a lag search). Each is computed once, when the window's
+    last sample arrives, from sliding sums; everything here follows from this person's
+    beats alone, so how two people's beats interleave cannot change a bit of it.
     """
 
-    def __init__(self, capacity: int, settings: SynchronySettings) -> None:
-        self.capacity = capacity
-        self.settings = settings
-        self._buf = np.full(2 * capacity, np.nan)
-        self._cum = np.zeros((4, 2 * capacity + 1))
+    def __init__(self, capacity: int, window: int, lag: int, settings: SynchronySettings) -> None:
+        self.capacity, self.window, self.lag, self.settings = capacity, window, lag, settings
+        self.hr = np.full(2 * capacity, np.nan)  # bpm, NaN where missing
+        self.filled = np.zeros(2 * capacity)  # hr - ref, 0 where missing (FFT input)
+        self.inv_norm = np.full(2 * capacity, np.nan)
+        self.centre_ok = np.zeros(2 * capacity, bool)
         self.reset()
 
+    def _buffers(self) -> tuple[tuple[np.ndarray, float], ...]:
+        """Every buffer with its empty value."""
+        return (self.hr, np.nan), (self.filled, 0.0), (self.inv_norm, np.nan), (self.centre_ok, 0)
+
     def reset(self) -> None:
-        self._buf[:] = np.nan
-        self._cum[:] = 0.0
-        self.start, self.end = 0, None  # grid index of _buf[0]; next to fill
-        self.origin = 0  # grid index where j = 0 in the running sums
-        self.ref = math.nan  # subtracted from every sample in the sums (precision)
+        for buf, empty in self._buffers():
+            buf[:] = empty
+        self.start, self.end = 0, None  # grid index of buffer position 0; next to fill
+        self.ref = math.nan  # subtracted from the samples in the sums (precision)
         self._t, self._hr, self._ok = math.nan, math.nan, False
+        # sums over the newest window of (hr - ref), i * (hr - ref) (i = 0..w-1 inside
+        # it) and (hr - ref)^2, missing samples counting 0; before the first, all missing
+        self._s0 = self._s1 = self._s2 = 0.0
+        self._missing = self.window
+        self._run = 0  # consecutive complete windows up to the newest
 
     def push(self, t: float, rr_ms: float, ok: bool, gap_before: bool) -> None:
         """Add one corrected beat: fill grid points up to ``t`` (s)."""
@@ -216,9 +226,8 @@ class _Grid:
         hr = 60000.0 / rr_ms if rr_ms > 0 else math.nan
         k_new = math.floor(t * fs) + 1  # grid points <= t get filled
         if self.end is None:
-            self.end = self.start = self.origin = k_new
+            self.end = self.start = k_new
         elif k_new > self.end and t > self._t:
-            ks = np.arange(self.end, k_new)
             usable = (
                 ok
                 and self._ok
@@ -226,72 +235,76 @@ class _Grid:
                 and t - self._t <= self.settings.max_interval_s
                 and math.isfinite(hr)
             )
+            skip = max(0, k_new - self.end - self.capacity)  # a gap longer than the buffer
             if usable:
-                frac = (ks / fs - self._t) / (t - self._t)
-                vals = self._hr + frac * (hr - self._hr)
+                t0, hr0, dt, dhr = self._t, self._hr, t - self._t, hr - self._hr
+                vals = [hr0 + (k / fs - t0) / dt * dhr for k in range(self.end, k_new)]
                 if not math.isfinite(self.ref):
-                    self.ref = float(vals[0])
+                    self.ref = vals[0]
             else:
-                vals = np.full(ks.size, np.nan)
-            self._write(vals)
+                vals = [math.nan] * (k_new - self.end - skip)
+            self._write(vals, skip)
         if t > self._t or not math.isfinite(self._t):
             self._t, self._hr, self._ok = t, hr, ok
 
-    def _write(self, vals: np.ndarray) -> None:
-        n = vals.size
+    def _make_room(self, n: int) -> None:
+        """Shift the newest ``capacity`` samples to the front when ``n`` more do not fit."""
         used = self.end - self.start
-        if used + n > self._buf.size:
-            keep = min(self.capacity, used)
-            if n > self._buf.size - keep:
-                keep = 0
-                self._cum[:, 0] = self._cum[:, used]
-                self.end += n - self.capacity
-                vals, n = vals[-self.capacity :], self.capacity
+        if used + n <= self.hr.size:
+            return
+        keep = min(self.capacity, used)
+        for buf, empty in self._buffers():
+            buf[:keep] = buf[used - keep : used]
+            buf[keep:] = empty
+        self.start = self.end - keep
+
+    def _write(self, vals: list[float], skip: int = 0) -> None:
+        """Append samples (NaN: missing), after ``skip`` grid points never held."""
+        if skip:  # everything held is forgotten: start afresh after the gap
+            self.start = self.end = self.end + skip
+            for buf, empty in self._buffers():
+                buf[:] = empty
+            self._s0 = self._s1 = self._s2 = 0.0
+            self._missing, self._run = self.window, 0
+        self._make_room(len(vals))
+        w, lag = self.window, self.lag
+        ref = self.ref
+        sii = w * (w * w - 1) / 12.0  # sum of (i - (w - 1) / 2)^2
+        hr, filled, inv_norm = self.hr, self.filled, self.inv_norm
+        p = self.end - self.start
+        s0, s1, s2, missing, run = self._s0, self._s1, self._s2, self._missing, self._run
+        for v in vals:
+            # the sample leaving the window (missing before the first one held)
+            out = filled[p - w] if p >= w and hr[p - w] == hr[p - w] else math.nan
+            if out == out:
+                s1 -= s0 - out
+                s0 -= out
+                s2 -= out * out
             else:
-                self._buf[:keep] = self._buf[used - keep : used]
-                self._cum[:, : keep + 1] = self._cum[:, used - keep : used + 1]
-            self.start = self.end - keep
-            self._buf[keep:] = np.nan
-            used = keep
-        self._buf[used : used + n] = vals
-        ref = self.ref if math.isfinite(self.ref) else 0.0
-        s0, s1, s2, sb = self._cum[:, used].tolist()
-        cum = self._cum
-        for i, v in enumerate(vals.tolist()):  # a beat fills a few points: plain floats
-            if v != v:  # NaN: missing
-                sb += 1.0
-            else:
-                x = v - ref
+                s1 -= s0
+                missing -= 1
+            x = v - ref
+            if x == x:
                 s0 += x
-                s1 += (self.end + i - self.origin) * x
+                s1 += (w - 1) * x
                 s2 += x * x
-            k = used + i + 1
-            cum[0, k], cum[1, k], cum[2, k], cum[3, k] = s0, s1, s2, sb
-        self.end += n
-
-    def values(self, lo: int, hi: int) -> np.ndarray:
-        """Grid samples ``lo..hi-1`` (NaN outside what is held)."""
-        out = np.full(hi - lo, np.nan)
-        a, b = max(lo, self.start), min(hi, self.end if self.end is not None else lo)
-        if b > a:
-            out[a - lo : b - lo] = self._buf[a - self.start : b - self.start]
-        return out
-
-    def sums(self, lo: int, hi: int) -> np.ndarray:
-        """Running sums at grid indices ``lo..hi`` (4 rows; samples not held count missing)."""
-        out = np.empty((4, hi - lo + 1))
-        a, b = max(lo, self.start), min(hi, self.end if self.end is not None else lo)
-        if b < a:
-            out[:3] = 0.0
-            out[3] = np.arange(hi - lo + 1)
-            return out
-        held = self._cum[:, a - self.start : b - self.start + 1]
-        out[:, a - lo : b - lo + 1] = held
-        out[:3, : a - lo] = held[:3, :1]
-        out[3, : a - lo] = held[3, 0] - np.arange(a - lo, 0, -1)
-        out[:3, b - lo + 1 :] = held[:3, -1:]
-        out[3, b - lo + 1 :] = held[3, -1] + np.arange(1, hi - b + 1)
-        return out
+                hr[p], filled[p] = v, x
+            else:
+                missing += 1
+                hr[p], filled[p] = math.nan, 0.0
+            q = p - w + 1  # the window ending here starts at q
+            if q >= 0:
+                ss = s2 - s0 * s0 / w - (s1 - (w - 1) / 2.0 * s0) ** 2 / sii
+                if missing == 0 and ss > 1e-10 * s2 + 1e-18:
+                    inv_norm[q] = 1.0 / math.sqrt(ss)
+                    run += 1
+                else:
+                    run = 0
+                if run > 2 * lag and q >= lag:
+                    self.centre_ok[q - lag] = True
+            p += 1
+        self.end = self.start + p
+        self._s0, self._s1, self._s2, self._missing, self._run = s0, s1, s2, missing, run
 
 
 @functools.lru_cache(maxsize=8)
@@ -312,75 +325,43 @@ def _detrend_unit(x: np.ndarray) -> np.ndarray:
     return y / norm if norm > 1e-9 else np.full(n, np.nan)
 
 
-def _running_sums(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-filled, mean-removed series and its running sums (as :meth:`_Grid.sums`)."""
-    bad = ~np.isfinite(series)
-    x = np.where(bad, 0.0, series - (np.nanmean(series) if not bad.all() else 0.0))
-    j = np.arange(series.size, dtype=float)
-    cum = np.zeros((4, series.size + 1))
-    cum[:, 1:] = np.cumsum(np.stack((x, j * x, x * x, bad)), axis=1)
-    return x, cum
+def _sliding_dot(fixed: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Dot product of each row's fixed window with every window of that row of ``x``.
 
-
-def _sliding_r(
-    fixed_unit: np.ndarray, x: np.ndarray, cum: np.ndarray, j0: np.ndarray
-) -> np.ndarray:
-    """Pearson r of detrended unit windows against every detrended window of series.
-
-    Because ``fixed_unit`` is orthogonal to a constant and a line, the numerator is a
-    plain sliding dot product (one FFT); each window's detrended norm comes from the
-    running sums. Windows touching a missing sample give NaN. One row per pair.
+    One FFT per row. With ``fixed`` detrended to unit norm, dividing by a window's
+    detrended norm gives Pearson's r of the two detrended windows: ``fixed`` is
+    orthogonal to a constant and a line, so the window need not be detrended first.
 
     Parameters
     ----------
-    fixed_unit : array (k, w)
+    fixed : array (k, w)
         Detrended unit-norm windows.
     x : array (k, L)
-        The series, missing samples as 0 (any constant offset is harmless).
-    cum : array (k, 4, L + 1)
-        Running sums of the series (offset as in ``x``), ``j`` times it, its square,
-        and of missing samples; ``j`` counts from ``-j0``.
-    j0 : array (k,)
-        Index of sample 0 of each series in the ``j`` of its running sums.
+        Series without missing samples (zero-filled: such windows are discarded).
+
+    Returns
+    -------
+    array (k, L - w + 1)
+        Entry ``j`` is the dot product with ``x[:, j:j + w]``.
     """
-    w, size = fixed_unit.shape[1], x.shape[1]
-    n_windows = size - w + 1
+    w, size = fixed.shape[1], x.shape[1]
     nfft = next_fast_len(size, real=True)  # outputs 0..size-w never wrap around
-    spectrum = rfft(x, nfft, axis=1) * np.conj(rfft(fixed_unit, nfft, axis=1))
-    num = irfft(spectrum, nfft, axis=1)[:, :n_windows]
-    d = cum[:, :, w:] - cum[:, :, :n_windows]
-    s0, s1, s2, sb = d[:, 0], d[:, 1], d[:, 2], d[:, 3]
-    centre = np.arange(n_windows)[None, :] + ((w - 1) / 2.0 + np.asarray(j0, float)[:, None])
-    sii = w * (w * w - 1) / 12.0  # sum of (i - centre)^2
-    slope_num = s1 - centre * s0
-    ss = s2 - s0 * s0 / w - slope_num * slope_num / sii
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = num / np.sqrt(np.maximum(ss, 0.0))
-    r[(sb > 0.5) | (ss <= 1e-9 * np.maximum(1.0, s2))] = np.nan
-    return np.minimum(r, 1.0, out=r)  # the peak is a maximum: cap rounding above 1
+    spectrum = rfft(x, nfft, axis=1) * np.conj(rfft(fixed, nfft, axis=1))
+    return irfft(spectrum, nfft, axis=1)[:, : size - w + 1]
+
+
+#: Correlations are capped here before Fisher's z (r = 1 would give infinity).
+_R_MAX = 0.999999
 
 
 def _fisher(r: np.ndarray | float) -> np.ndarray | float:
-    return np.arctanh(np.clip(r, -0.999999, 0.999999))
+    return np.arctanh(np.clip(r, -_R_MAX, _R_MAX))
 
 
-def _lag_peaks(r: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row and centre: the largest signed r over lags ``-m..m``, and its validity.
-
-    A centre is valid when all ``2m + 1`` lags exist (not too near an edge or a gap).
-    """
-    finite = np.isfinite(r)
-    peak = maximum_filter1d(
-        np.where(finite, r, -np.inf), 2 * m + 1, axis=1, mode="constant", cval=-np.inf
-    )
-    valid = minimum_filter1d(finite.view(np.int8), 2 * m + 1, axis=1, mode="constant", cval=0)
-    return peak, valid.astype(bool)
-
-
-def _percentile(obs: float, surr: np.ndarray) -> float:
-    """Fraction of ``surr`` below ``obs`` (ties count half), in [0, 1]."""
-    below = np.count_nonzero(surr < obs) + 0.5 * np.count_nonzero(surr == obs)
-    return float(below / surr.size)
+def _percentile(obs: float, surr: np.ndarray) -> tuple[float, int]:
+    """Fraction of ``surr`` below ``obs`` (ties count half), in [0, 1]; and the count below."""
+    below = int(np.count_nonzero(surr < obs))
+    return (below + 0.5 * np.count_nonzero(surr == obs)) / surr.size, below
 
 
 def _spread(candidates: np.ndarray, n: int) -> np.ndarray:
@@ -414,7 +395,7 @@ class SynchronyEstimator:
         self._min_hist = round(s.min_history_s * s.fs_hz)
         self._min_off = round(s.min_offset_s * s.fs_hz)
         margin = round(120 * s.fs_hz)  # one person may run up to 2 min ahead
-        self._grids = (_Grid(self._hist + margin, s), _Grid(self._hist + margin, s))
+        self._grids = tuple(_Grid(self._hist + margin, self._w, self._m, s) for _ in range(2))
         self._alpha = 1.0 - math.exp(-s.step_s / s.ewma_tau_s)
         self.reset()
 
@@ -474,67 +455,57 @@ class SynchronyEstimator:
     def _estimate(self, end: int) -> SynchronyEstimate:
         s = self.settings
         w, m = self._w, self._m
-        t = end / s.fs_hz
-        lo = end - self._hist
-        a = self._grids[0].values(lo, end)
-        b = self._grids[1].values(lo, end)
-        nan = SynchronyEstimate(t, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+        ga, gb = self._grids
+        nan = SynchronyEstimate(end / s.fs_hz, *(math.nan,) * 5, 0)
         # a's current window ends m samples before the end, so b can lag it by +m
-        a0 = a.size - m - w
-        b_cur = b[a0 : a0 + w]
-        a_cur = a[a0 : a0 + w]
-        if not (np.isfinite(a_cur).all() and np.isfinite(b[a0 - m : a0 + w + m]).all()):
-            self._pause()
+        cur = end - m - w
+        if not (math.isfinite(ga.inv_norm[cur - ga.start]) and gb.centre_ok[cur - gb.start]):
+            self._pause()  # a gap, poor signal or a flat window on either side
             return nan
-        history = min(
-            self._grids[0].end - self._grids[0].start, self._grids[1].end - self._grids[1].start
-        )
-        if history < self._min_hist:
+        if min(ga.end - ga.start, gb.end - gb.start) < self._min_hist:
             return nan
-        a_unit, b_unit = _detrend_unit(a_cur), _detrend_unit(b_cur)
-        if not (np.isfinite(a_unit).all() and np.isfinite(b_unit).all()):
-            self._pause()
-            return nan
-        # r_ab[k]: a's window vs b's window starting at k; r_ba[k]: b's vs a's
-        grids = self._grids
-        x = np.stack((b, a))
-        x -= np.array([[grids[1].ref], [grids[0].ref]])
-        x[np.isnan(x)] = 0.0
-        cum = np.stack((grids[1].sums(lo, end), grids[0].sums(lo, end)))
-        j0 = np.array([lo - grids[1].origin, lo - grids[0].origin])
-        r2 = _sliding_r(np.stack((a_unit, b_unit)), x, cum, j0)
-        r_ab = r2[0]
-        lags = r_ab[a0 - m : a0 + m + 1]
+        lo = max(end - self._hist, ga.start, gb.start)
+        ia, ib, j = lo - ga.start, lo - gb.start, cur - lo
+        n = end - lo
+        units = np.stack((ga.hr[ia + j : ia + j + w], gb.hr[ib + j : ib + j + w]))
+        ramp, ramp_ss = _centred_ramp(w)
+        units -= units.mean(axis=1, keepdims=True)
+        units -= np.outer(units @ ramp / ramp_ss, ramp)
+        units *= [[ga.inv_norm[ia + j]], [gb.inv_norm[ib + j]]]
+        # r[0, k]: a's window vs b's window starting at lo + k; r[1, k]: b's vs a's
+        r = _sliding_dot(units, np.stack((gb.filled[ib : ib + n], ga.filled[ia : ia + n])))
+        r *= np.stack((gb.inv_norm[ib : ib + n - w + 1], ga.inv_norm[ia : ia + n - w + 1]))
+        np.minimum(r, 1.0, out=r)  # the peak is a maximum: cap rounding above 1
+        lags = r[0, j - m : j + m + 1]
         k = int(np.argmax(lags))
         r_obs = float(lags[k])
-        z_obs = float(_fisher(r_obs))
-        # surrogates: centres at least min_offset before the current window
-        hi = max(0, a0 - self._min_off + 1)
-        peak, valid = _lag_peaks(r2, m)
-        c_ab, c_ba = np.flatnonzero(valid[0, :hi]), np.flatnonzero(valid[1, :hi])
-        n = s.n_surrogates
+        z_obs = math.atanh(max(-_R_MAX, min(r_obs, _R_MAX)))
+        # surrogates: lag-search centres at least min_offset before the current window
+        hi = j - self._min_off + 1
+        c_ab = np.flatnonzero(gb.centre_ok[ib + m : ib + max(hi, m)]) + m
+        c_ba = np.flatnonzero(ga.centre_ok[ia + m : ia + max(hi, m)]) + m
+        n_surr = s.n_surrogates
         if not s.spread:  # the straightforward design: one direction, packed shifts
-            c_ab, c_ba = c_ab[-n:] if c_ab.size >= n else c_ab[:0], c_ba[:0]
-        total = c_ab.size + c_ba.size
-        if total < n:
+            c_ab, c_ba = c_ab[-n_surr:] if c_ab.size >= n_surr else c_ab[:0], c_ba[:0]
+        if c_ab.size + c_ba.size < n_surr:
             return nan
-        n_ab = min(c_ab.size, max(n - c_ba.size, n // 2))
-        n_ba = n - n_ab
-        surr = _fisher(np.concatenate((peak[0, _spread(c_ab, n_ab)], peak[1, _spread(c_ba, n_ba)])))
-        n_used = surr.size
-        raw = _percentile(z_obs, surr)
+        n_ab = min(c_ab.size, max(n_surr - c_ba.size, n_surr // 2))
+        centres = np.concatenate((_spread(c_ab, n_ab), _spread(c_ba, n_surr - n_ab) + r.shape[1]))
+        peaks = r.ravel()[centres[:, None] + np.arange(-m, m + 1)].max(axis=1)
+        surr = np.arctanh(np.clip(peaks, -_R_MAX, _R_MAX, out=peaks), out=peaks)
+        raw = _percentile(z_obs, surr)[0]
         # Smooth the observed peak and every surrogate slot alike (slot j keeps its
         # place in the spread of shifts from step to step), then compare: averaging
         # over ~tau seconds of windows narrows the null as much as the observation.
-        if self._ez_surr is None or self._ez_surr.size != n_used:
-            self._ez_obs, self._ez_surr = z_obs, surr.copy()
+        if self._ez_surr is None or self._ez_surr.size != surr.size:
+            self._ez_obs, self._ez_surr = z_obs, surr
         else:
             self._ez_obs += self._alpha * (z_obs - self._ez_obs)
             self._ez_surr += self._alpha * (surr - self._ez_surr)
-        self._smooth = _percentile(self._ez_obs, self._ez_surr)
-        p = (1 + np.count_nonzero(self._ez_surr >= self._ez_obs)) / (n_used + 1)
+        self._smooth, below = _percentile(self._ez_obs, self._ez_surr)
+        p = (1 + surr.size - below) / (surr.size + 1)  # 1 + #(surrogate >= observed)
         return SynchronyEstimate(
-            t, self._smooth, raw, r_obs, (k - m) / s.fs_hz, float(p), int(n_used)
+            end / s.fs_hz, self._smooth, raw, r_obs, (k - m) / s.fs_hz, p, surr.size
         )
 
 

@@ -13,8 +13,8 @@ from dsp.synchrony import (
     SynchronyEstimator,
     SynchronySettings,
     _detrend_unit,
-    _running_sums,
-    _sliding_r,
+    _Grid,
+    _sliding_dot,
     session_effect_size,
     synchrony,
 )
@@ -47,23 +47,35 @@ def significant_fraction(trace):
     return float(np.mean(trace.index[ok] >= 0.95))
 
 
-def test_sliding_r_equals_pearson_of_detrended_windows():
+def test_grid_norms_and_sliding_dot_give_pearson_r_of_detrended_windows():
     rng = np.random.default_rng(1)
-    x = np.cumsum(rng.standard_normal(400)) + 0.05 * np.arange(400)
+    x = 70 + np.cumsum(rng.standard_normal(400)) + 0.05 * np.arange(400)
     fixed = rng.standard_normal(120) + 0.1 * np.arange(120)
     x[250] = np.nan
-    zero_filled, cum = _running_sums(x)
-    r = _sliding_r(_detrend_unit(fixed)[None], zero_filled[None], cum[None], np.zeros(1))[0]
-    for start in (0, 17, 200, 280):
-        w = x[start : start + 120]
+    grid = _Grid(capacity=160, window=120, lag=3, settings=SynchronySettings())
+    grid.end = grid.start = 0
+    grid.ref = x[0]
+    for chunk in np.array_split(x, 37):  # the buffer fills and shifts on the way
+        grid._write(chunk.tolist())
+    lo = grid.start
+    assert lo > 0
+    held = x[lo:]
+    r = _sliding_dot(_detrend_unit(fixed)[None], grid.filled[None, : held.size])[0]
+    r *= grid.inv_norm[: r.size]
+    i = np.arange(120)
+    for start in range(r.size):
+        w = held[start : start + 120]
         if np.isnan(w).any():
             assert np.isnan(r[start])
             continue
-        i = np.arange(120)
         resid_w = w - np.polyval(np.polyfit(i, w, 1), i)
         resid_f = fixed - np.polyval(np.polyfit(i, fixed, 1), i)
         assert r[start] == pytest.approx(np.corrcoef(resid_w, resid_f)[0, 1], abs=1e-9)
-    assert np.isnan(r[131:251]).all()
+    # a lag-search centre needs every window within 3 samples either side
+    finite = np.isfinite(grid.inv_norm[: r.size])
+    for c in range(r.size):
+        expected = 3 <= c < r.size - 3 and finite[c - 3 : c + 4].all()
+        assert grid.centre_ok[c] == expected
 
 
 def test_slow_heart_rate_is_a_unit_function_of_time_and_coupling_sets_correlation():
@@ -155,6 +167,23 @@ def test_a_gap_pauses_and_the_estimate_resumes():
     assert np.mean(trace.index[after] >= 0.95) >= 0.85
 
 
+def test_a_gap_longer_than_the_buffers_pauses_and_resumes():
+    settings = SynchronySettings(n_surrogates=20, history_s=200, min_history_s=150)
+    est = SynchronyEstimator(settings)
+    out = []
+    for t in np.arange(0.0, 1400.0, 0.8):
+        out.extend(est.push(0, t, 800.0 + 30 * math.sin(t)))
+        if not 300 <= t < 1100:  # b is silent for 800 s, longer than the buffers
+            out.extend(est.push(1, t + 0.1, 800.0 + 30 * math.cos(0.7 * t)))
+    by_t = {round(e.t): e for e in out}
+    assert by_t[290].estimated
+    assert not any(by_t[k].estimated for k in range(300, 1136))
+    # once the window and its lags have passed the hole; b's past is all missing, so
+    # the surrogates come from a's past only for a while
+    resumed = [by_t[k] for k in range(1145, 1399)]
+    assert all(e.estimated and e.n_surrogates == 20 for e in resumed)
+
+
 def test_poor_signal_pauses():
     t_a, rr_a, t_b, rr_b = dyad(9, duration_s=300.0)
     est = SynchronyEstimator()
@@ -169,17 +198,23 @@ def test_poor_signal_pauses():
 
 
 def test_memory_is_bounded():
+    import tracemalloc
+
     settings = SynchronySettings(n_surrogates=20, history_s=200, min_history_s=150)
     est = SynchronyEstimator(settings)
-    sizes = []
     t = 0.0
-    for _ in range(3):
-        for _ in range(500):
-            t += 0.8
-            est.push(0, t, 800.0 + 30 * math.sin(t))
-            est.push(1, t + 0.1, 800.0 + 30 * math.cos(t))
-        sizes.append(sum(g._buf.nbytes for g in est._grids))
-    assert sizes[0] == sizes[-1]
+    tracemalloc.start()
+    try:
+        used = []
+        for _ in range(4):  # 400 s each: twice the history per round
+            for _ in range(500):
+                t += 0.8
+                est.push(0, t, 800.0 + 30 * math.sin(t))
+                est.push(1, t + 0.1, 800.0 + 30 * math.cos(0.7 * t))
+            used.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    assert used[-1] - used[1] < 20_000  # bytes: nothing grows with the session
     assert est.latest is not None and est.latest.estimated
 
 
