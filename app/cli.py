@@ -35,7 +35,8 @@ log = logging.getLogger("heartsync")
 SPEC_HELP = (
     "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
     "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
-    "artifacts, subject), 'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap), "
+    "artifacts, subject; for a dyad slow=BPM, couple=0-1, lag=S, partner=SEED), "
+    "'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap), "
     "'lsl:NAME_OR_SOURCE_ID[,subject=ALIAS]' (an LSL stream of RR or heart rate, e.g. another "
     "heartsync's) or 'replay:FILE.xdf[,subject=S][,as=ALIAS][,stream=NAME]' (a recording; every "
     "subject in it unless one is picked). Repeat for two people."

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -315,6 +316,15 @@ def _centred_ramp(n: int) -> tuple[np.ndarray, float]:
     return i, float(i @ i)
 
 
+@functools.lru_cache(maxsize=8)
+def _detrender(n: int) -> np.ndarray:
+    """The (n, n) projection that removes the least-squares line: ``x @ P`` is detrended."""
+    i, ii = _centred_ramp(n)
+    p = np.eye(n) - 1.0 / n - np.outer(i, i) / ii
+    p.flags.writeable = False
+    return p
+
+
 def _detrend_unit(x: np.ndarray) -> np.ndarray:
     """Remove the least-squares line and scale to unit norm (NaN if flat)."""
     n = x.size
@@ -325,10 +335,10 @@ def _detrend_unit(x: np.ndarray) -> np.ndarray:
     return y / norm if norm > 1e-9 else np.full(n, np.nan)
 
 
-def _sliding_dot(fixed: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Dot product of each row's fixed window with every window of that row of ``x``.
+def _sliding_dot(fixed: np.ndarray, series: Sequence[np.ndarray]) -> np.ndarray:
+    """Dot product of each fixed window with every window of its series.
 
-    One FFT per row. With ``fixed`` detrended to unit norm, dividing by a window's
+    One FFT for all. With ``fixed`` detrended to unit norm, dividing by a window's
     detrended norm gives Pearson's r of the two detrended windows: ``fixed`` is
     orthogonal to a constant and a line, so the window need not be detrended first.
 
@@ -336,18 +346,24 @@ def _sliding_dot(fixed: np.ndarray, x: np.ndarray) -> np.ndarray:
     ----------
     fixed : array (k, w)
         Detrended unit-norm windows.
-    x : array (k, L)
+    series : k arrays of the same length L
         Series without missing samples (zero-filled: such windows are discarded).
 
     Returns
     -------
     array (k, L - w + 1)
-        Entry ``j`` is the dot product with ``x[:, j:j + w]``.
+        Entry ``[i, j]`` is the dot product of ``fixed[i]`` with ``series[i][j:j + w]``.
     """
-    w, size = fixed.shape[1], x.shape[1]
+    k, w = fixed.shape
+    size = series[0].size
     nfft = next_fast_len(size, real=True)  # outputs 0..size-w never wrap around
-    spectrum = rfft(x, nfft, axis=1) * np.conj(rfft(fixed, nfft, axis=1))
-    return irfft(spectrum, nfft, axis=1)[:, : size - w + 1]
+    both = np.zeros((2 * k, nfft))
+    for i, x in enumerate(series):
+        both[i, :size] = x
+    both[k:, :w] = fixed
+    spectra = rfft(both, axis=1)
+    spectra[:k] *= spectra[k:].conj()
+    return irfft(spectra[:k], nfft, axis=1)[:, : size - w + 1]
 
 
 #: Correlations are capped here before Fisher's z (r = 1 would give infinity).
@@ -362,6 +378,13 @@ def _percentile(obs: float, surr: np.ndarray) -> tuple[float, int]:
     """Fraction of ``surr`` below ``obs`` (ties count half), in [0, 1]; and the count below."""
     below = int(np.count_nonzero(surr < obs))
     return (below + 0.5 * np.count_nonzero(surr == obs)) / surr.size, below
+
+
+def _lag_peaks(r: np.ndarray, centres: np.ndarray, m: int) -> np.ndarray:
+    """The largest of ``r`` over ``centre - m ... centre + m``, for each centre (>= m)."""
+    step = r.strides[0]
+    lags = np.lib.stride_tricks.as_strided(r, (r.size - 2 * m, 2 * m + 1), (step, step))
+    return lags[centres - m].max(axis=1)
 
 
 def _spread(candidates: np.ndarray, n: int) -> np.ndarray:
@@ -452,33 +475,34 @@ class SynchronyEstimator:
         """No estimate: the smoothing restarts with the next one."""
         self._smooth, self._ez_obs, self._ez_surr = math.nan, math.nan, None
 
+    def _none(self, end: int) -> SynchronyEstimate:
+        """No estimate at grid index ``end``."""
+        return SynchronyEstimate(end / self.settings.fs_hz, *(math.nan,) * 5, 0)
+
     def _estimate(self, end: int) -> SynchronyEstimate:
         s = self.settings
         w, m = self._w, self._m
         ga, gb = self._grids
-        nan = SynchronyEstimate(end / s.fs_hz, *(math.nan,) * 5, 0)
         # a's current window ends m samples before the end, so b can lag it by +m
         cur = end - m - w
         if not (math.isfinite(ga.inv_norm[cur - ga.start]) and gb.centre_ok[cur - gb.start]):
             self._pause()  # a gap, poor signal or a flat window on either side
-            return nan
+            return self._none(end)
         if min(ga.end - ga.start, gb.end - gb.start) < self._min_hist:
-            return nan
+            return self._none(end)
         lo = max(end - self._hist, ga.start, gb.start)
         ia, ib, j = lo - ga.start, lo - gb.start, cur - lo
         n = end - lo
         units = np.stack((ga.hr[ia + j : ia + j + w], gb.hr[ib + j : ib + j + w]))
-        ramp, ramp_ss = _centred_ramp(w)
-        units -= units.mean(axis=1, keepdims=True)
-        units -= np.outer(units @ ramp / ramp_ss, ramp)
+        units = units @ _detrender(w)
         units *= [[ga.inv_norm[ia + j]], [gb.inv_norm[ib + j]]]
         # r[0, k]: a's window vs b's window starting at lo + k; r[1, k]: b's vs a's
-        r = _sliding_dot(units, np.stack((gb.filled[ib : ib + n], ga.filled[ia : ia + n])))
-        r *= np.stack((gb.inv_norm[ib : ib + n - w + 1], ga.inv_norm[ia : ia + n - w + 1]))
-        np.minimum(r, 1.0, out=r)  # the peak is a maximum: cap rounding above 1
+        r = _sliding_dot(units, (gb.filled[ib : ib + n], ga.filled[ia : ia + n]))
+        r[0] *= gb.inv_norm[ib : ib + n - w + 1]
+        r[1] *= ga.inv_norm[ia : ia + n - w + 1]
         lags = r[0, j - m : j + m + 1]
         k = int(np.argmax(lags))
-        r_obs = float(lags[k])
+        r_obs = min(float(lags[k]), 1.0)  # the peak is a maximum: cap rounding above 1
         z_obs = math.atanh(max(-_R_MAX, min(r_obs, _R_MAX)))
         # surrogates: lag-search centres at least min_offset before the current window
         hi = j - self._min_off + 1
@@ -488,10 +512,14 @@ class SynchronyEstimator:
         if not s.spread:  # the straightforward design: one direction, packed shifts
             c_ab, c_ba = c_ab[-n_surr:] if c_ab.size >= n_surr else c_ab[:0], c_ba[:0]
         if c_ab.size + c_ba.size < n_surr:
-            return nan
+            return self._none(end)
         n_ab = min(c_ab.size, max(n_surr - c_ba.size, n_surr // 2))
-        centres = np.concatenate((_spread(c_ab, n_ab), _spread(c_ba, n_surr - n_ab) + r.shape[1]))
-        peaks = r.ravel()[centres[:, None] + np.arange(-m, m + 1)].max(axis=1)
+        peaks = np.concatenate(
+            (
+                _lag_peaks(r[0], _spread(c_ab, n_ab), m),
+                _lag_peaks(r[1], _spread(c_ba, n_surr - n_ab), m),
+            )
+        )
         surr = np.arctanh(np.clip(peaks, -_R_MAX, _R_MAX, out=peaks), out=peaks)
         raw = _percentile(z_obs, surr)[0]
         # Smooth the observed peak and every surrogate slot alike (slot j keeps its

@@ -60,7 +60,7 @@ def test_grid_norms_and_sliding_dot_give_pearson_r_of_detrended_windows():
     lo = grid.start
     assert lo > 0
     held = x[lo:]
-    r = _sliding_dot(_detrend_unit(fixed)[None], grid.filled[None, : held.size])[0]
+    r = _sliding_dot(_detrend_unit(fixed)[None], [grid.filled[: held.size]])[0]
     r *= grid.inv_norm[: r.size]
     i = np.arange(120)
     for start in range(r.size):
