@@ -309,30 +309,19 @@ class _Grid:
 
 
 @functools.lru_cache(maxsize=8)
-def _centred_ramp(n: int) -> tuple[np.ndarray, float]:
-    """``i - (n - 1) / 2`` for ``i = 0..n-1`` and its squared norm."""
-    i = np.arange(n) - (n - 1) / 2.0
-    i.flags.writeable = False
-    return i, float(i @ i)
-
-
-@functools.lru_cache(maxsize=8)
 def _detrender(n: int) -> np.ndarray:
     """The (n, n) projection that removes the least-squares line: ``x @ P`` is detrended."""
-    i, ii = _centred_ramp(n)
-    p = np.eye(n) - 1.0 / n - np.outer(i, i) / ii
+    i = np.arange(n) - (n - 1) / 2.0  # the line, orthogonal to the constant
+    p = np.eye(n) - 1.0 / n - np.outer(i, i) / (i @ i)
     p.flags.writeable = False
     return p
 
 
 def _detrend_unit(x: np.ndarray) -> np.ndarray:
     """Remove the least-squares line and scale to unit norm (NaN if flat)."""
-    n = x.size
-    i, ii = _centred_ramp(n)
-    y = x - x.mean()
-    y -= i * ((i @ y) / ii)
+    y = x @ _detrender(x.size)
     norm = math.sqrt(float(y @ y))
-    return y / norm if norm > 1e-9 else np.full(n, np.nan)
+    return y / norm if norm > 1e-9 else np.full(x.size, np.nan)
 
 
 def _sliding_dot(fixed: np.ndarray, series: Sequence[np.ndarray]) -> np.ndarray:
@@ -503,7 +492,7 @@ class SynchronyEstimator:
         lags = r[0, j - m : j + m + 1]
         k = int(np.argmax(lags))
         r_obs = min(float(lags[k]), 1.0)  # the peak is a maximum: cap rounding above 1
-        z_obs = math.atanh(max(-_R_MAX, min(r_obs, _R_MAX)))
+        z_obs = float(_fisher(r_obs))
         # surrogates: lag-search centres at least min_offset before the current window
         hi = j - self._min_off + 1
         c_ab = np.flatnonzero(gb.centre_ok[ib + m : ib + max(hi, m)]) + m
@@ -520,7 +509,7 @@ class SynchronyEstimator:
                 _lag_peaks(r[1], _spread(c_ba, n_surr - n_ab), m),
             )
         )
-        surr = np.arctanh(np.clip(peaks, -_R_MAX, _R_MAX, out=peaks), out=peaks)
+        surr = _fisher(peaks)
         raw = _percentile(z_obs, surr)[0]
         # Smooth the observed peak and every surrogate slot alike (slot j keeps its
         # place in the spread of shifts from step to step), then compare: averaging
