@@ -188,37 +188,41 @@ class SynchronyTrace:
 class _Grid:
     """One person's heart rate on the shared grid, in bounded contiguous buffers.
 
-    Holds the newest ``capacity`` grid samples and, beside each, what every estimate
-    needs of the windows of ``window`` samples: the inverse norm of the window starting
-    there once linearly detrended (NaN while it holds a missing sample, or is flat),
-    and whether all windows within ``lag`` samples either side of it have one (the
-    window can be the centre of a lag search). Each is computed once, when the window's
-    last sample arrives, from sliding sums; everything here follows from this person's
-    beats alone, so how two people's beats interleave cannot change a bit of it.
+    Holds the newest ``capacity`` grid samples (minus a fixed reference, missing ones
+    as 0) and, beside each, what every estimate needs of the windows of ``window``
+    samples: the inverse norm of the window starting there once linearly detrended (NaN
+    while it holds a missing sample, or is flat), and whether all windows within ``lag``
+    samples either side of it have one (the window can be the centre of a lag search).
+    Each is computed once, when the window's last sample arrives, from sliding sums;
+    everything here follows from this person's beats alone, so how two people's beats
+    interleave cannot change a bit of it.
     """
 
     def __init__(self, capacity: int, window: int, lag: int, settings: SynchronySettings) -> None:
         self.capacity, self.window, self.lag, self.settings = capacity, window, lag, settings
-        self.hr = np.full(2 * capacity, np.nan)  # bpm, NaN where missing
-        self.filled = np.zeros(2 * capacity)  # hr - ref, 0 where missing (FFT input)
+        self.filled = np.zeros(2 * capacity)  # hr - ref (bpm), 0 where missing
         self.inv_norm = np.full(2 * capacity, np.nan)
         self.centre_ok = np.zeros(2 * capacity, bool)
         self.reset()
 
     def _buffers(self) -> tuple[tuple[np.ndarray, float], ...]:
         """Every buffer with its empty value."""
-        return (self.hr, np.nan), (self.filled, 0.0), (self.inv_norm, np.nan), (self.centre_ok, 0)
+        return (self.filled, 0.0), (self.inv_norm, np.nan), (self.centre_ok, 0)
 
     def reset(self) -> None:
+        self.start, self.end = 0, None  # grid index of buffer position 0; next to fill
+        self.ref = math.nan  # subtracted from the samples (precision of the sums)
+        self._t, self._hr, self._ok = math.nan, math.nan, False
+        self._restart()
+
+    def _restart(self) -> None:
+        """Forget every sample held (the grid position stays)."""
         for buf, empty in self._buffers():
             buf[:] = empty
-        self.start, self.end = 0, None  # grid index of buffer position 0; next to fill
-        self.ref = math.nan  # subtracted from the samples in the sums (precision)
-        self._t, self._hr, self._ok = math.nan, math.nan, False
         # sums over the newest window of (hr - ref), i * (hr - ref) (i = 0..w-1 inside
-        # it) and (hr - ref)^2, missing samples counting 0; before the first, all missing
+        # it) and (hr - ref)^2; missing samples are held as 0, so they add nothing
         self._s0 = self._s1 = self._s2 = 0.0
-        self._missing = self.window
+        self._last_missing = -math.inf  # grid index of the newest missing sample
         self._run = 0  # consecutive complete windows up to the newest
 
     def push(self, t: float, rr_ms: float, ok: bool, gap_before: bool) -> None:
@@ -251,7 +255,7 @@ class _Grid:
     def _make_room(self, n: int) -> None:
         """Shift the newest ``capacity`` samples to the front when ``n`` more do not fit."""
         used = self.end - self.start
-        if used + n <= self.hr.size:
+        if used + n <= self.filled.size:
             return
         keep = min(self.capacity, used)
         for buf, empty in self._buffers():
@@ -263,40 +267,31 @@ class _Grid:
         """Append samples (NaN: missing), after ``skip`` grid points never held."""
         if skip:  # everything held is forgotten: start afresh after the gap
             self.start = self.end = self.end + skip
-            for buf, empty in self._buffers():
-                buf[:] = empty
-            self._s0 = self._s1 = self._s2 = 0.0
-            self._missing, self._run = self.window, 0
+            self._restart()
         self._make_room(len(vals))
-        w, lag = self.window, self.lag
-        ref = self.ref
+        w, lag, ref, start = self.window, self.lag, self.ref, self.start
         sii = w * (w * w - 1) / 12.0  # sum of (i - (w - 1) / 2)^2
-        hr, filled, inv_norm = self.hr, self.filled, self.inv_norm
-        p = self.end - self.start
-        s0, s1, s2, missing, run = self._s0, self._s1, self._s2, self._missing, self._run
+        filled, inv_norm = self.filled, self.inv_norm
+        p = self.end - start
+        s0, s1, s2, last_missing, run = self._s0, self._s1, self._s2, self._last_missing, self._run
         for v in vals:
-            # the sample leaving the window (missing before the first one held)
-            out = filled[p - w] if p >= w and hr[p - w] == hr[p - w] else math.nan
-            if out == out:
-                s1 -= s0 - out
-                s0 -= out
-                s2 -= out * out
-            else:
-                s1 -= s0
-                missing -= 1
+            out = filled[p - w] if p >= w else 0.0  # the sample leaving the window
+            s1 -= s0 - out
+            s0 -= out
+            s2 -= out * out
             x = v - ref
             if x == x:
                 s0 += x
                 s1 += (w - 1) * x
                 s2 += x * x
-                hr[p], filled[p] = v, x
+                filled[p] = x
             else:
-                missing += 1
-                hr[p], filled[p] = math.nan, 0.0
+                last_missing = start + p
+                filled[p] = 0.0
             q = p - w + 1  # the window ending here starts at q
             if q >= 0:
                 ss = s2 - s0 * s0 / w - (s1 - (w - 1) / 2.0 * s0) ** 2 / sii
-                if missing == 0 and ss > 1e-10 * s2 + 1e-18:
+                if last_missing < start + q and ss > 1e-10 * s2 + 1e-18:
                     inv_norm[q] = 1.0 / math.sqrt(ss)
                     run += 1
                 else:
@@ -304,8 +299,8 @@ class _Grid:
                 if run > 2 * lag and q >= lag:
                     self.centre_ok[q - lag] = True
             p += 1
-        self.end = self.start + p
-        self._s0, self._s1, self._s2, self._missing, self._run = s0, s1, s2, missing, run
+        self.end = start + p
+        self._s0, self._s1, self._s2, self._last_missing, self._run = s0, s1, s2, last_missing, run
 
 
 @functools.lru_cache(maxsize=8)
@@ -482,8 +477,8 @@ class SynchronyEstimator:
         lo = max(end - self._hist, ga.start, gb.start)
         ia, ib, j = lo - ga.start, lo - gb.start, cur - lo
         n = end - lo
-        units = np.stack((ga.hr[ia + j : ia + j + w], gb.hr[ib + j : ib + j + w]))
-        units = units @ _detrender(w)
+        units = np.stack((ga.filled[ia + j : ia + j + w], gb.filled[ib + j : ib + j + w]))
+        units = units @ _detrender(w)  # detrending removes ref too
         units *= [[ga.inv_norm[ia + j]], [gb.inv_norm[ib + j]]]
         # r[0, k]: a's window vs b's window starting at lo + k; r[1, k]: b's vs a's
         r = _sliding_dot(units, (gb.filled[ib : ib + n], ga.filled[ia : ia + n]))
