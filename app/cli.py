@@ -11,7 +11,7 @@ import logging
 import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.config import AppConfig, ConfigError, load_config
@@ -262,8 +262,18 @@ def _resolve(args: argparse.Namespace, config: AppConfig) -> tuple[list[SourceSp
     return specs, speed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``heartsync`` command; returns the exit code."""
+def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | None = None) -> int:
+    """Run the ``heartsync`` command line; returns the exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        The arguments (``sys.argv[1:]`` by default).
+    open_window : callable or None
+        Runs the window (:func:`ui.app.run_gui`'s signature). The layer above the app
+        passes it in (``heartsync`` is :func:`ui.__main__.main`); without it, commands that
+        need the window are refused with a pointer to ``heartsync``.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -322,9 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"heartsync: error: {record} already exists; choose a new file name\n")
     if args.command == "run" and args.json:
         parser.exit(2, "heartsync: error: --json needs --headless\n")
-    from ui.app import run_gui
-
-    return run_gui(
+    if open_window is None:
+        parser.exit(2, "heartsync: error: the window needs the heartsync command (python -m ui)\n")
+    return open_window(
         sources,
         duration_s=getattr(args, "duration", None),
         exit_when_done=getattr(args, "exit_when_done", False),

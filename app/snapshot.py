@@ -5,11 +5,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsp.arousal import Baseline, Zone
+from dsp.arousal import Baseline
+from dsp.arousal import Zone as Zone  # the window reads zones from snapshots
 from dsp.pipeline import BeatResult
 from dsp.ring import RingBuffer
 from dsp.synchrony import SynchronyEstimate
 from dsp.types import Beat
+from sensors.base import SourceState as SourceState
 from sensors.base import SourceStatus
 
 #: Highest heart rate we size buffers for, beats/min.

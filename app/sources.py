@@ -8,6 +8,7 @@ renames it, ``stream=`` picks a third-party stream). For ``sim`` every part afte
 colon is options. Targets may contain colons (addresses) and spaces.
 """
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -212,3 +213,36 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         for k in (i, j):
             options[k].setdefault("slow", str(DYAD_SLOW_BPM))
     return [SourceSpec(s.kind, s.target, o) for s, o in zip(specs, options, strict=True)]
+
+
+# -- what the window asks for (it never imports a source class, bleak or pylsl) -------------
+
+
+async def scan_straps(seconds: float) -> list:
+    """Nearby Heart Rate Service straps (``name``, ``address``, ``rssi``), for a picker."""
+    from sensors.ble import scan
+
+    return await scan(seconds)
+
+
+def describe_strap_error(exc: BaseException) -> str:
+    """A Bluetooth failure in words a user can act on (adapter off, permission, ...)."""
+    from sensors.ble import describe_ble_error
+
+    return describe_ble_error(exc)
+
+
+def strap_source(address: str, subject: str) -> BeatSource:
+    """The source of one Bluetooth strap, by address or name."""
+    return build_source(SourceSpec("ble", address, {}), subject)
+
+
+def recording_sources(path: str | os.PathLike, speed: float = 1.0) -> list[BeatSource]:
+    """One replay source per subject of an XDF recording.
+
+    Raises
+    ------
+    SourceSpecError
+        When the file cannot be replayed (the message says why).
+    """
+    return build_sources(SourceSpec("replay", str(path), {}), "self", speed)

@@ -27,7 +27,7 @@ from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
 from tests.helpers import CollectSink
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 SESSION_S = 1200
 
 

@@ -176,7 +176,7 @@ def test_cli_resonance_on_the_simulator(tmp_path):
     assert [r["rank"] for r in result["ranking"]] == [1, 2, 3, 4]
     assert resonance_rate(ProfileStore(tmp_path).load("ann")) == 5.0
     bad = subprocess.run(
-        [sys.executable, "-m", "app.cli", "resonance", "--rates", "6,20"],
+        [sys.executable, "-m", "ui", "resonance", "--rates", "6,20"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 
 
 def run_cli(*args, timeout=60):

@@ -15,7 +15,7 @@ from sensors.base import SensorError, SourceState
 from sensors.lsl_inlet import LslInletSource, plan_channels
 from sensors.xdf import read_xdf
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 
 
 class Raw:

@@ -20,7 +20,7 @@ from sensors.base import BaseSource, Beat, SourceState, SourceStatus
 from sensors.clock import now
 from tests.helpers import CollectSink
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 
 
 class Gated(BaseSource):

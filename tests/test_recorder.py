@@ -19,7 +19,7 @@ from sensors.simulated import SimSettings, SimulatedSource
 from sensors.xdf import read_xdf
 from tests.helpers import CollectSink
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 
 
 def by_type(streams, kind, subject=None):

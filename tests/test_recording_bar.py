@@ -60,7 +60,7 @@ def test_lsl_record_markers_and_replay(qtbot, tmp_path):
     assert replay is not None and "replay" in replay.windowTitle()
     qtbot.addWidget(replay)
     qtbot.waitUntil(
-        lambda: (
+        lambda: bool(
             replay.runner.engine.snapshot.subjects
             and replay.runner.engine.snapshot.subjects[0].beats_received > 0
         ),

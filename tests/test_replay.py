@@ -21,7 +21,7 @@ from sensors.simulated import SimSettings, SimulatedSource, simulate
 from sensors.xdf import RecordingError
 from tests.helpers import CollectSink
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 
 
 class PacedAt(BaseSource):

@@ -11,7 +11,7 @@ import pyxdf
 from app.sources import SourceSpecError, link_dyad, parse_source_spec
 from sensors.simulated import settings_from_options
 
-CLI = [sys.executable, "-m", "app.cli"]
+CLI = [sys.executable, "-m", "ui"]
 
 
 def test_link_dyad_fills_partner_seeds_and_slow_fluctuations():

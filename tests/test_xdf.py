@@ -206,7 +206,7 @@ def test_repair_command_line(tmp_path):
     write_example(good, footers=False)
     out = tmp_path / "fixed.xdf"
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "repair", str(good), "--out", str(out)],
+        [sys.executable, "-m", "ui", "repair", str(good), "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,
@@ -217,7 +217,7 @@ def test_repair_command_line(tmp_path):
     bad = tmp_path / "notes.xdf"
     bad.write_text("not a recording")
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "repair", str(bad)],
+        [sys.executable, "-m", "ui", "repair", str(bad)],
         capture_output=True,
         text=True,
         env=env,

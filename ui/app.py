@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.engine import Engine
 from app.runtime import EngineThread
-from sensors.base import BeatSource
+from app.sources import BeatSource
 from ui.main_window import MainWindow
 
 

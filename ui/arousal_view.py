@@ -13,8 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
-from app.snapshot import SubjectSnapshot
-from dsp.arousal import Zone
+from app.snapshot import SubjectSnapshot, Zone
 from ui.plots import BLUE, GREY, VERMILION
 
 GREEN = "#009E73"

@@ -32,18 +32,20 @@ from PySide6.QtWidgets import (
 
 from app.breathing.session import (
     CHALLENGES,
+    CRITERIA,
     DEFAULT_RATES,
     AssessmentView,
     BreathingSession,
     BreathingView,
+    PacerSettings,
     fraction_threshold,
     resonance_rate,
+    round_rate,
+    volumes,
     with_resonance,
 )
 from app.profiles import Profile, ProfileError, ProfileStore
 from app.runtime import EngineThread
-from dsp.breathing import CRITERIA
-from dsp.pacer import PacerSettings, round_rate, volumes
 from ui.pacer import PacerWidget
 from ui.plots import BLUE, GREY, ORANGE
 from ui.tone import BreathTone

@@ -19,9 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.profiles import Profile, ProfileError, ProfileStore
+from app.profiles import ArousalSettings, CalibrationSettings, Profile, ProfileError, ProfileStore
 from app.runtime import EngineThread
-from dsp.arousal import ArousalSettings, CalibrationSettings
 from ui.arousal_view import format_minutes
 
 INSTRUCTIONS = (

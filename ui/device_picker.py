@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.config import ConfigError, load_config, save_config
 from app.runtime import EngineThread
+from app.sources import describe_strap_error, scan_straps, strap_source
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,13 @@ class DevicePicker(QDialog):
 
     def scan(self) -> None:
         """Start a scan on the engine loop; results appear when it finishes."""
-        from sensors.ble import scan
-
         self.list.clear()
         self.scan_button.setEnabled(False)
         self.message.setText(f"Scanning for {SCAN_S:g} s…")
-        self._pending = self.runner.submit(scan(SCAN_S))
+        self._pending = self.runner.submit(scan_straps(SCAN_S))
         self._poll.start()
 
     def _check_scan(self) -> None:
-        from sensors.ble import describe_ble_error
-
         if self._pending is None or not self._pending.done():
             return
         self._poll.stop()
@@ -90,7 +87,7 @@ class DevicePicker(QDialog):
         try:
             straps = self._pending.result()
         except Exception as exc:  # every failure becomes a message the user can act on
-            self.message.setText(describe_ble_error(exc))
+            self.message.setText(describe_strap_error(exc))
             return
         finally:
             self._pending = None
@@ -107,13 +104,11 @@ class DevicePicker(QDialog):
 
     def connect_selected(self) -> None:
         """Connect the chosen strap to the subject and remember it."""
-        from sensors.ble import BleHeartRateSource
-
         items = self.list.selectedItems()
         if not items:
             return
         address = items[0].data(Qt.ItemDataRole.UserRole)
-        source = BleHeartRateSource(address, subject=self.subject)
+        source = strap_source(address, self.subject)
         self.runner.submit(self.runner.engine.set_source(self.subject, source))
         self.message.setText(f"Connecting to {address}…")
         spec = f"ble:{address}" + ("" if self.subject == "self" else f",subject={self.subject}")

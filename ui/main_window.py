@@ -9,9 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMainWindow, QVBox
 
 from app.profiles import ProfileStore
 from app.runtime import EngineThread
-from app.snapshot import Snapshot, SubjectSnapshot
-from dsp.arousal import Zone
-from sensors.base import SourceStatus
+from app.snapshot import Snapshot, SourceStatus, SubjectSnapshot, Zone
 from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_text
 from ui.breathing_view import BreathingDock
 from ui.calibration import ProfileControls
@@ -134,7 +132,7 @@ class MainWindow(QMainWindow):
         self.sound.toggled.connect(self._sound_toggled)
         toolbar.addWidget(self.sound)
         self.breathing = BreathingDock(self, toolbar)
-        self.recording_bar = RecordingBar(runner, self)
+        self.recording_bar = RecordingBar(runner, self, open_window=MainWindow)
         self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.addToolBar(self.recording_bar)
         self.frames = 0

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from dsp.pacer import Pacer, PacerState
+from app.breathing.session import Pacer, PacerState
 from ui.plots import BLUE, GREY
 
 WORDS = {

@@ -16,6 +16,7 @@ Widgets only: sinks are added to and removed from the engine through its thread.
 
 import datetime
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -36,8 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.recording.recorder import RecordingError
 from app.runtime import EngineThread
-from sensors.xdf import RecordingError
+from app.sources import SourceSpecError, recording_sources
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +99,25 @@ class RecordingBar(QToolBar):
         The running engine.
     parent : QWidget
         The main window (marker keys work anywhere in it).
+    open_window : callable
+        Makes the window of a replay from its engine thread (a main window).
     folder : Path or None
         Where recordings go (:func:`default_folder` by default).
     """
 
     message = Signal(str)  # for the window's status bar
 
-    def __init__(self, runner: EngineThread, parent: QWidget, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        runner: EngineThread,
+        parent: QWidget,
+        open_window: Callable[[EngineThread], QWidget],
+        folder: Path | None = None,
+    ) -> None:
         super().__init__("recording", parent)
         self.setMovable(False)
         self.runner = runner
+        self.open_window = open_window
         self.folder = folder or default_folder()
         self.labels = list(DEFAULT_MARKERS)
         self.outlets = None
@@ -276,18 +287,16 @@ class RecordingBar(QToolBar):
     def open_recording(self, path: Path, speed: float | None = None) -> QWidget | None:
         """Replay a recording in a new window; returns it (None after an error)."""
         from app.engine import Engine
-        from sensors.replay import replay_sources
-        from ui.main_window import MainWindow
 
         speed = SPEEDS[self.speed.currentText()] if speed is None else speed
         try:
-            sources = replay_sources(path, speed)
-        except RecordingError as exc:
+            sources = recording_sources(path, speed)
+        except SourceSpecError as exc:
             QMessageBox.warning(self, "Cannot replay", str(exc))
-            self.message.emit(f"cannot replay: {exc}")
+            self.message.emit(str(exc))
             return None
         runner = EngineThread(Engine(sources), keep_alive=True)
-        window = MainWindow(runner)
+        window = self.open_window(runner)
         window.setWindowTitle(f"heartsync — replay of {path.name}")
         self.replays.append(window)
         runner.start()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from sensors.xdf import RecordingError
+from app.recording.recorder import RecordingError
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from app.snapshot import SubjectSnapshot
-from sensors.base import SourceState
+from app.snapshot import SourceState, SubjectSnapshot
 
 STATE_COLOURS = {
     SourceState.CONNECTED: "#009E73",

@@ -36,7 +36,8 @@ from app.streams.specs import StreamOwner, StreamSink, StreamSpec, info_element
 from sensors import xdf
 from sensors.base import BeatSource
 from sensors.clock import now
-from sensors.xdf import RecordingError, RecordingWriteError, XdfFormatError
+from sensors.xdf import RecordingError as RecordingError
+from sensors.xdf import RecordingWriteError, XdfFormatError
 
 __all__ = [
     "RecorderSettings",
