@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsp.artifacts import ARTIFACT_KINDS, correct_batch
+from dsp.artifact_kinds import ARTIFACT_KINDS
+from dsp.artifacts import correct_batch
 from dsp.hrv import (
     HrvMetrics,
     HrvSettings,
