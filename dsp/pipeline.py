@@ -12,7 +12,8 @@ import numpy as np
 
 from dsp.arousal import ArousalEstimator, ArousalSettings, ArousalState, Baseline
 from dsp.artifacts import ArtifactCorrector, ArtifactSettings
-from dsp.hrv import HrvMetrics, HrvSettings, HrvWindow
+from dsp.hrv_settings import HrvSettings
+from dsp.hrv_window import HrvMetrics, HrvWindow
 from dsp.quality import QualityMetrics, QualitySettings, SignalQuality
 from dsp.synchrony import SynchronyEstimate
 from dsp.types import Beat, CorrectedBeat
