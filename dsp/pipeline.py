@@ -15,7 +15,7 @@ from dsp.artifacts import ArtifactCorrector, ArtifactSettings
 from dsp.hrv_settings import HrvSettings
 from dsp.hrv_window import HrvMetrics, HrvWindow
 from dsp.quality import QualityMetrics, QualitySettings, SignalQuality
-from dsp.synchrony import SynchronyEstimate
+from dsp.synchrony_types import SynchronyEstimate
 from dsp.types import Beat, CorrectedBeat
 
 
