@@ -23,7 +23,9 @@ from app.session_stats import (
     SessionStats,
     synchrony_summary,
 )
-from dsp.arousal import ArousalSettings, Zone, calibrate
+from dsp.arousal import calibrate
+from dsp.arousal_estimator import ArousalSettings
+from dsp.arousal_state import Zone
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
 from tests.helpers import CollectSink

@@ -15,7 +15,8 @@ from app.engine import Engine
 from app.recorder import RecorderSettings, XdfRecorder
 from app.sources import SourceSpecError, build_sources, parse_source_spec
 from app.xdf import RecordingError
-from dsp.arousal import ArousalSettings, calibrate
+from dsp.arousal import calibrate
+from dsp.arousal_estimator import ArousalSettings
 from sensors.base import BaseSource
 from sensors.replay import ReplayError, replay_sources
 from sensors.simulated import SimSettings, SimulatedSource, simulate
