@@ -7,17 +7,8 @@ trailing windows that may reach ``lookahead_beats`` ahead, beat by beat with sor
 windows, or for a long block at once with :func:`scipy.ndimage.rank_filter`; both read
 the same ranks of the same values, so every statistic is bit-identical.
 :class:`ArtifactWindows` keeps them in a queue of valid beats that
-:class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects.
-
-References
-----------
-Lipponen, J. A., & Tarvainen, M. P. (2019). A robust algorithm for heart rate variability
-time series artefact correction using novel beat classification. Journal of Medical
-Engineering & Technology, 43(3), 173-181.
-
-Malik, M., Cripps, T., Farrell, T., & Camm, A. J. (1989). Prognostic value of heart rate
-variability after myocardial infarction: a comparison of different data-processing
-methods. Medical & Biological Engineering & Computing, 27(6), 603-611.
+:class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects;
+the full references (Lipponen & Tarvainen 2019; Malik et al. 1989) are listed there.
 """
 
 from __future__ import annotations

@@ -6,16 +6,7 @@ only, so a window or the whole series give identical samples) and analysed by We
 over three Hann segments of half the window; a window holding a gap falls back to
 Lomb-Scargle on its beats (Task Force 1996; Lomb 1976). :class:`dsp.hrv_window.HrvWindow`
 computes one window at a time; :func:`_batch_spectra` all windows of a series at once,
-with the same arithmetic.
-
-References
-----------
-Task Force of the European Society of Cardiology and the North American Society of
-Pacing and Electrophysiology (1996). Heart rate variability: standards of measurement,
-physiological interpretation and clinical use. Circulation, 93(5), 1043-1065.
-
-Lomb, N. R. (1976). Least-squares frequency analysis of unequally spaced data.
-Astrophysics and Space Science, 39, 447-462.
+with the same arithmetic. The full references are listed in :mod:`dsp.hrv`.
 """
 
 from __future__ import annotations
