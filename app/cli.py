@@ -26,9 +26,9 @@ from app.sources import (
     link_dyad,
     parse_source_spec,
 )
-from app.xdf import RecordingError
 from dsp.arousal import ArousalSettings, Baseline, CalibrationError, CalibrationSettings
 from sensors.base import BeatSource, SensorError
+from sensors.xdf import RecordingError
 
 log = logging.getLogger("heartsync")
 
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     profiles = commands.add_parser("profiles", help="list (or delete) the calibrated profiles")
     profiles.add_argument("--delete", metavar="NAME", help="delete this profile")
 
-    from app.resonance import add_parser as add_resonance_parser
+    from app.breathing.resonance import add_parser as add_resonance_parser
 
     _add_source_options(add_resonance_parser(commands))
 
@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "repair":
             return _repair(args.file, args.out)
         if args.command == "analyze":
-            from app.analyze import main as analyze_main
+            from app.analysis.analyze import main as analyze_main
 
             return analyze_main(args.file, args.out, args.json)
         specs, speed = _resolve(args, config)
@@ -290,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SourceSpecError, ProfileError) as exc:
         parser.exit(2, f"heartsync: error: {exc}\n")
     if args.command == "resonance":
-        from app.resonance import run as run_resonance
+        from app.breathing.resonance import run as run_resonance
 
         try:
             return run_resonance(args, sources, store)
@@ -426,11 +426,11 @@ def _stream_sinks(sources: list[BeatSource], lsl: bool, record: Path | None) -> 
     """The LSL outlets and the XDF recorder asked for (raises RecordingError)."""
     sinks: list[Sink] = []
     if record is not None:
-        from app.recorder import XdfRecorder
+        from app.recording.recorder import XdfRecorder
 
         sinks.append(XdfRecorder(record, sources))
     if lsl:
-        from app.lsl_outlet import LslOutletSink
+        from app.streams.lsl_outlet import LslOutletSink
 
         sinks.append(LslOutletSink(sources))
     return sinks
@@ -467,7 +467,7 @@ def status_line(engine: Engine) -> str:
 
 
 def _repair(path: Path, out: Path | None) -> int:
-    from app.xdf import repair_xdf
+    from sensors.xdf import repair_xdf
 
     try:
         report = repair_xdf(path, out)

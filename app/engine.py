@@ -22,7 +22,7 @@ from app.snapshot import (
     SubjectSnapshot,
     SynchronyHistory,
 )
-from app.streams import SESSION, SYNCHRONY
+from app.streams.specs import SESSION, SYNCHRONY
 from dsp.arousal import (
     ArousalSettings,
     Baseline,
@@ -159,7 +159,7 @@ class Engine:
     # -- sinks beyond processed beats: raw beats, markers, events, other streams ------
     # Optional sink methods, called when a sink has them: ``write_raw(beat)``,
     # ``write_marker(t, text)``, ``write_event(t, event_dict)`` and
-    # ``write_sample(spec, subject, t, values)`` (see app.streams.StreamSink).
+    # ``write_sample(spec, subject, t, values)`` (see app.streams.specs.StreamSink).
 
     def _sinks_with(self, method: str) -> list:
         return [f for f in (getattr(s, method, None) for s in self.sinks) if f is not None]
@@ -171,7 +171,7 @@ class Engine:
             write(t, text)
 
     def publish(self, spec: object, subject: str, t: float, values: Sequence) -> None:
-        """Send one sample of a declared stream (``app.streams.StreamSpec``) to the sinks."""
+        """Send one sample of a declared stream (``app.streams.specs.StreamSpec``) to the sinks."""
         for write in self._sinks_with("write_sample"):
             write(spec, subject, t, values)
 

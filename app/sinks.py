@@ -12,7 +12,7 @@ class Sink(Protocol):
     """What the engine calls for every processed beat and status change.
 
     A sink may also have any of these optional methods; the engine calls them when
-    present (see :class:`app.streams.StreamSink`, the base of the LSL outlets and the
+    present (see :class:`app.streams.specs.StreamSink`, the base of the LSL outlets and the
     XDF recorder):
 
     - ``write_raw(beat)``: every raw beat as the source sent it, before correction;

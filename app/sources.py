@@ -133,8 +133,8 @@ def build_sources(spec: SourceSpec, subject: str, speed: float = 1.0) -> list[Be
     """
     if spec.kind != "replay":
         return [build_source(spec, subject, speed)]
-    from app.xdf import RecordingError
     from sensors.replay import replay_sources
+    from sensors.xdf import RecordingError
 
     _only(spec, spec.options, {"subject", "as", "stream"})
     try:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from app.engine import Engine
-from app.recorder import RecorderSettings, XdfRecorder
+from app.recording.recorder import RecorderSettings, XdfRecorder
 from dsp.arousal import calibrate
 from sensors.simulated import SimSettings, SimulatedSource, simulate
 
@@ -38,7 +38,7 @@ def analyse(path: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of ``heartsync analyze`` in a fresh process."""
     code = (
         "import resource, sys, time\n"
-        "from app.analyze import analyze\n"
+        "from app.analysis.analyze import analyze\n"
         "t = time.perf_counter()\n"
         "analyze(sys.argv[1], sys.argv[2])\n"
         "w = time.perf_counter() - t\n"
@@ -88,7 +88,7 @@ def _baseline_mb() -> float:
         [
             sys.executable,
             "-c",
-            "import resource, app.analyze, app.report;"
+            "import resource, app.analysis.analyze, app.report.html;"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
         ],
         capture_output=True,

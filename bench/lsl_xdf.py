@@ -21,9 +21,9 @@ import numpy as np
 import pylsl
 
 from app.engine import Engine
-from app.lsl_outlet import LslOutletSink
-from app.recorder import XdfRecorder
-from app.xdf import read_xdf
+from app.streams.lsl_outlet import LslOutletSink
+from app.recording.recorder import XdfRecorder
+from sensors.xdf import read_xdf
 from dsp.types import Beat
 from sensors.base import BaseSource, SourceState, SourceStatus
 from sensors.clock import now

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from app.xdf import RecordingError, XdfRecording, XdfStream, read_xdf
 from dsp.types import Beat
 from sensors.base import BaseSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
 from sensors.lsl_inlet import BeatConverter, plan_channels
+from sensors.xdf import RecordingError, XdfRecording, XdfStream, read_xdf
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def replay_sources(
     Raises
     ------
     RecordingError
-        When the file cannot be read (:class:`app.xdf.XdfFormatError`) or holds nothing
+        When the file cannot be read (:class:`sensors.xdf.XdfFormatError`) or holds nothing
         to replay (:class:`ReplayError`); the message says which and why.
     """
     path = Path(path)

@@ -12,17 +12,16 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from app.analyze import ProgressBar, analyze
-from app.engine import Engine
-from app.recorder import RecorderSettings, XdfRecorder
-from app.session_stats import (
+from app.analysis.analyze import ProgressBar, analyze
+from app.analysis.bins import MAX_BINS, Bins
+from app.analysis.session_stats import (
     BEAT_COLUMNS,
-    MAX_BINS,
     WINDOW_COLUMNS,
-    Bins,
     SessionStats,
     synchrony_summary,
 )
+from app.engine import Engine
+from app.recording.recorder import RecorderSettings, XdfRecorder
 from dsp.arousal import calibrate
 from dsp.arousal_estimator import ArousalSettings
 from dsp.arousal_state import Zone
@@ -211,7 +210,7 @@ def test_csv_exports_have_units_and_every_beat(session):
 
 
 def _independent_xdf(path, t, rr_ms):
-    """A minimal XDF writer of our own (not app.xdf): one RR stream, no heartsync desc."""
+    """A minimal XDF writer of our own (not sensors.xdf): one RR stream, no heartsync desc."""
 
     def chunk(tag, content):
         body = struct.pack("<H", tag) + content

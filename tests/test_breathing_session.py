@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from app.breathing import (
+from app.breathing.session import (
     CHALLENGES,
     BreathingSession,
     coherence_level,
@@ -19,7 +19,7 @@ from app.breathing import (
 )
 from app.engine import Engine
 from app.profiles import Profile, ProfileStore
-from app.streams import PACER
+from app.streams.specs import PACER
 from dsp.pacer import Pacer, PacerSettings
 from sensors.simulated import SimSettings, SimulatedSource
 
@@ -188,7 +188,7 @@ def test_cli_resonance_on_the_simulator(tmp_path):
 def test_pacer_phase_is_in_the_recording(tmp_path):
     import pyxdf
 
-    from app.recorder import XdfRecorder
+    from app.recording.recorder import XdfRecorder
 
     source = SimulatedSource(SimSettings(seed=5), speed=0, start_s=1000.0)
     path = tmp_path / "paced.xdf"

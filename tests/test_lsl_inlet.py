@@ -11,9 +11,9 @@ import pytest
 
 from app.engine import Engine
 from app.runtime import EngineThread
-from app.xdf import read_xdf
 from sensors.base import SensorError, SourceState
 from sensors.lsl_inlet import LslInletSource, plan_channels
+from sensors.xdf import read_xdf
 
 CLI = [sys.executable, "-m", "app.cli"]
 

@@ -13,9 +13,9 @@ import pylsl
 import pytest
 
 from app.engine import Engine
-from app.lsl_outlet import LslOutletSink
 from app.runtime import EngineThread
-from app.streams import RAW, RR, StreamOwner
+from app.streams.lsl_outlet import LslOutletSink
+from app.streams.specs import RAW, RR, StreamOwner
 from sensors.base import BaseSource, Beat, SourceState, SourceStatus
 from sensors.clock import now
 from tests.helpers import CollectSink

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import pyxdf
 
-import app.recorder as recorder_module
+import app.recording.recorder as recorder_module
 from app.engine import Engine
-from app.recorder import RecorderSettings, RecordingWriteError, XdfRecorder
-from app.xdf import read_xdf
+from app.recording.recorder import RecorderSettings, RecordingWriteError, XdfRecorder
 from sensors.simulated import SimSettings, SimulatedSource
+from sensors.xdf import read_xdf
 from tests.helpers import CollectSink
 
 CLI = [sys.executable, "-m", "app.cli"]

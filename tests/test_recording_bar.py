@@ -4,8 +4,8 @@ from PySide6.QtCore import Qt
 
 from app.engine import Engine
 from app.runtime import EngineThread
-from app.xdf import read_xdf
 from sensors.simulated import SimSettings, SimulatedSource
+from sensors.xdf import read_xdf
 from ui.main_window import MainWindow
 
 

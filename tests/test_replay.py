@@ -10,16 +10,16 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from app import xdf
 from app.engine import Engine
-from app.recorder import RecorderSettings, XdfRecorder
+from app.recording.recorder import RecorderSettings, XdfRecorder
 from app.sources import SourceSpecError, build_sources, parse_source_spec
-from app.xdf import RecordingError
 from dsp.arousal import calibrate
 from dsp.arousal_estimator import ArousalSettings
+from sensors import xdf
 from sensors.base import BaseSource
 from sensors.replay import ReplayError, replay_sources
 from sensors.simulated import SimSettings, SimulatedSource, simulate
+from sensors.xdf import RecordingError
 from tests.helpers import CollectSink
 
 CLI = [sys.executable, "-m", "app.cli"]

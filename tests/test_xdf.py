@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import pyxdf
 
-from app import xdf
-from app.xdf import XdfFormatError, read_xdf, repair_xdf
+from sensors import xdf
+from sensors.xdf import XdfFormatError, read_xdf, repair_xdf
 
 
 def _info(name, kind, channels, fmt="double64", srate=0.0, source_id=""):

@@ -1,6 +1,6 @@
 """Regulated breathing panel: pacer, live feedback, session summary, resonance assessment.
 
-Reads :attr:`app.breathing.BreathingSession.view` (immutable) on the window's 30 Hz
+Reads :attr:`app.breathing.session.BreathingSession.view` (immutable) on the window's 30 Hz
 refresh and sends commands to the engine thread; computes nothing itself.
 """
 
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.breathing import (
+from app.breathing.session import (
     CHALLENGES,
     DEFAULT_RATES,
     AssessmentView,

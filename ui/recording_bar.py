@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.runtime import EngineThread
-from app.xdf import RecordingError
+from sensors.xdf import RecordingError
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class RecordingBar(QToolBar):
         """Publish (or withdraw) the LSL streams."""
         engine = self.runner.engine
         if on and self.outlets is None:
-            from app.lsl_outlet import LslOutletSink
+            from app.streams.lsl_outlet import LslOutletSink
 
             self.outlets = LslOutletSink(engine.sources)
             self.runner.submit(engine.add_sink(self.outlets))
@@ -183,7 +183,7 @@ class RecordingBar(QToolBar):
         """Start (or stop) recording to a new file in :attr:`folder`."""
         engine = self.runner.engine
         if on and self.recorder is None:
-            from app.recorder import XdfRecorder
+            from app.recording.recorder import XdfRecorder
 
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             path, self._requested_path = self._requested_path, None

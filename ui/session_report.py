@@ -1,6 +1,6 @@
 """The "Session report" button's work: analyse a recording off the UI thread, then open it.
 
-:class:`ReportJob` runs :func:`app.analyze.analyze` on a worker thread while a progress
+:class:`ReportJob` runs :func:`app.analysis.analyze.analyze` on a worker thread while a progress
 dialog shows how far it got, and opens the finished ``report.html`` in the browser
 (``QDesktopServices.openUrl``). The UI thread never waits.
 """
@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from app.xdf import RecordingError
+from sensors.xdf import RecordingError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class ReportJob(QObject):
         self.thread.start()
 
     def _work(self) -> None:  # worker thread: only signals cross back
-        from app.analyze import analyze
+        from app.analysis.analyze import analyze
 
         if self.ready is not None:
             deadline = time.monotonic() + self.wait_s

@@ -4,7 +4,7 @@ Why hand-written SVG: the report must be one self-contained file that opens offl
 any browser; SVG is text (a few kB per figure, sharp at any zoom, searchable, diffable in
 tests) and needs neither matplotlib (not a dependency) nor a Qt application (the CLI is
 headless). The series are already binned to at most a few thousand points
-(:mod:`app.session_stats`), so the figures stay small for a 24-hour recording.
+(:mod:`app.analysis.session_stats`), so the figures stay small for a 24-hour recording.
 """
 
 import math

@@ -12,7 +12,7 @@ Each stream's ``source_id`` is ``heartsync:<source>:<subject>:<stream>`` (the so
 the strap's address or the simulator's seed), so LabRecorder reconnects to the same
 streams after heartsync restarts. Metadata follow the XDF meta-data conventions
 (``desc/channels``, ``desc/acquisition``) plus ``desc/subject`` (alias, role) and
-``desc/heartsync`` (code tables); :mod:`app.streams` declares all of it.
+``desc/heartsync`` (code tables); :mod:`app.streams.specs` declares all of it.
 """
 
 import logging
@@ -21,7 +21,7 @@ from typing import Any
 
 import pylsl
 
-from app.streams import (
+from app.streams.specs import (
     HR,
     MARKERS,
     RAW,

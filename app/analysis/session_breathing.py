@@ -9,6 +9,7 @@ of a segment come once 64 s of paced beats exist.
 
 import math
 
+from app.analysis.bins import Bins, json_number
 from dsp.breathing import BreathingMonitor
 from dsp.pipeline import BeatResult
 
@@ -25,7 +26,6 @@ class BreathingStats:
     """
 
     def __init__(self, t0: float) -> None:
-        from app.session_stats import Bins
 
         self.bins = Bins(t0, NAMES)
         self.monitor: BreathingMonitor | None = None
@@ -59,12 +59,12 @@ class BreathingStats:
 
     def summary(self) -> dict | None:
         """Means over the paced estimates (None without any)."""
-        from app.session_stats import _num
-
         if not any(self.counts.values()):
             return None
         means = {
-            name: _num(self.sums[name] / self.counts[name] if self.counts[name] else math.nan)
+            name: json_number(
+                self.sums[name] / self.counts[name] if self.counts[name] else math.nan
+            )
             for name in NAMES
         }
         return {

@@ -6,7 +6,7 @@ whole chunks (a stream's header before its first samples; ClockOffset chunks eve
 ``clock_offset_interval_s``; a Boundary chunk every ``boundary_interval_s``), writes them
 with one ``write`` call, and ``fsync``s. So the file on disk always ends with a whole
 chunk written less than a second ago: a ``kill -9`` loses at most the last second, and
-pyxdf reads the rest. A power cut can leave a chunk cut short; :func:`app.xdf.repair_xdf`
+pyxdf reads the rest. A power cut can leave a chunk cut short; :func:`sensors.xdf.repair_xdf`
 (``heartsync repair FILE.xdf``) drops it and adds the footers. Closing writes the last
 samples and a StreamFooter per stream.
 
@@ -32,11 +32,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import xdf
-from app.streams import StreamOwner, StreamSink, StreamSpec, info_element
-from app.xdf import RecordingError, RecordingWriteError, XdfFormatError
+from app.streams.specs import StreamOwner, StreamSink, StreamSpec, info_element
+from sensors import xdf
 from sensors.base import BeatSource
 from sensors.clock import now
+from sensors.xdf import RecordingError, RecordingWriteError, XdfFormatError
 
 __all__ = [
     "RecorderSettings",

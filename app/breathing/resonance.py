@@ -1,6 +1,6 @@
 """``heartsync resonance``: the resonance-frequency assessment without a window.
 
-Runs the guided protocol (:meth:`app.breathing.BreathingSession.start_assessment`) on
+Runs the guided protocol (:meth:`app.breathing.session.BreathingSession.start_assessment`) on
 any source — a strap (the person follows the pacer's stream or a second screen), a
 recording, or the simulator, whose simulated person follows the pacer — prints the
 ranking and, with ``--profile``, saves the best rate into the person's profile.
@@ -15,7 +15,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from app.breathing import DEFAULT_RATES, BreathingSession, with_resonance
+from app.breathing.session import DEFAULT_RATES, BreathingSession, with_resonance
 from app.engine import Engine
 from app.profiles import ProfileStore
 from dsp.breathing import CRITERIA

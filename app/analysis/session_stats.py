@@ -16,26 +16,21 @@ from typing import TextIO
 
 import numpy as np
 
-from app.session_breathing import BreathingStats
-from app.session_sync import SynchronyStats
+from app.analysis.bins import ZONES, Bins, json_number
+from app.analysis.session_breathing import BreathingStats
+from app.analysis.session_sync import SynchronyStats
 from dsp.arousal import ArousalSettings, Zone
 from dsp.hrv import frequency_domain
 from dsp.pipeline import BeatResult
 
 log = logging.getLogger(__name__)
 
-#: Most bins of the plotted series (two pixels per bin on a 1000-px wide figure, at worst).
-MAX_BINS = 2048
-#: Width of the first bins, s (doubles whenever the session outgrows MAX_BINS).
-FIRST_BIN_S = 1.0
 #: Length of the per-window metric rows, s (the RMSSD window of the live pipeline).
 WINDOW_S = 60.0
 #: Segment length of the session spectrum, s (Task Force 1996: 5-min segments).
 SEGMENT_S = 300.0
 #: Share of clean beats a spectral segment needs.
 SEGMENT_MIN_CLEAN = 0.95
-#: Zone order everywhere in the report.
-ZONES = (Zone.WINDOW, Zone.HYPER, Zone.HYPO, Zone.UNKNOWN)
 
 BEAT_COLUMNS = (
     "subject",
@@ -82,81 +77,6 @@ def _f(value: float | None, digits: int = 3) -> str:
     if value is None or not math.isfinite(value):
         return ""
     return f"{value:.{digits}f}"
-
-
-class Bins:
-    """A time-binned series of fixed size whose bins double in width when it fills up.
-
-    Plain lists, not numpy arrays: a scalar update of a list is several times cheaper,
-    and this runs at every beat.
-
-    Parameters
-    ----------
-    t0 : float
-        Start of the first bin, s.
-    names : tuple of str
-        The series whose per-bin means are kept.
-    """
-
-    SUMS = ("rr", "hr", "ln_rmssd", "arousal", "z_hr", "art_rr")
-
-    def __init__(self, t0: float, names: tuple[str, ...] = SUMS) -> None:
-        self.t0 = t0
-        self.names = names
-        self.width_s = FIRST_BIN_S
-        self.used = 0
-        self.sums = [[0.0] * MAX_BINS for _ in names]
-        self.counts = [[0] * MAX_BINS for _ in names]
-        self.rr_min = [math.inf] * MAX_BINS
-        self.rr_max = [-math.inf] * MAX_BINS
-        self.zone_s = [[0.0] * MAX_BINS for _ in ZONES]
-
-    def index(self, t: float) -> int:
-        """The bin of time ``t`` (merging bins first when ``t`` lies beyond the last)."""
-        k = int((t - self.t0) // self.width_s)
-        while k >= MAX_BINS:
-            self._halve()
-            k = int((t - self.t0) // self.width_s)
-        k = max(k, 0)
-        if k >= self.used:
-            self.used = k + 1
-        return k
-
-    def _halve(self) -> None:
-        self.width_s *= 2.0
-        half = MAX_BINS // 2
-
-        def merge(values: list, how, empty) -> None:
-            values[:half] = [how(a, b) for a, b in zip(values[0::2], values[1::2], strict=True)]
-            values[half:] = [empty] * (MAX_BINS - half)
-
-        for rows, empty in ((self.sums, 0.0), (self.counts, 0), (self.zone_s, 0.0)):
-            for values in rows:
-                merge(values, lambda a, b: a + b, empty)
-        merge(self.rr_min, min, math.inf)
-        merge(self.rr_max, max, -math.inf)
-        self.used = (self.used + 1) // 2
-
-    def add(self, k: int, i: int, value: float) -> None:
-        """Add a value to the running mean number ``i`` (of ``names``) of bin ``k``."""
-        if value == value:  # not NaN
-            self.sums[i][k] += value
-            self.counts[i][k] += 1
-
-    def series(self) -> dict[str, np.ndarray]:
-        """Bin centres (s after ``t0``) and the mean of each series per bin (NaN: empty)."""
-        n = self.used
-        out = {"t_s": (np.arange(n) + 0.5) * self.width_s}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for i, name in enumerate(self.names):
-                out[name] = np.array(self.sums[i][:n]) / np.array(self.counts[i][:n])
-                out[name + "_n"] = np.array(self.counts[i][:n])
-        out["art_n"] = out.get("art_rr_n", np.zeros(n, int))
-        rr_min, rr_max = np.array(self.rr_min[:n]), np.array(self.rr_max[:n])
-        out["rr_min"] = np.where(np.isfinite(rr_min), rr_min, np.nan)
-        out["rr_max"] = np.where(np.isfinite(rr_max), rr_max, np.nan)
-        out["zone_s"] = np.array([z[:n] for z in self.zone_s]).reshape(len(ZONES), n)
-        return out
 
 
 _RR, _HR, _LN, _AROUSAL, _ZHR, _ART = range(len(Bins.SUMS))
@@ -487,25 +407,27 @@ class SessionStats:
         spectra = np.array(s.spectra, float).reshape(-1, 5)
         means = [_mean_finite(spectra[:, j]) for j in range(5)]
         out = {
-            "duration_min": _num(duration / 60.0),
+            "duration_min": json_number(duration / 60.0),
             "beats": s.beats,
             "clean_beats": s.clean,
-            "clean_percent": _num(100.0 * s.clean / s.beats if s.beats else math.nan),
+            "clean_percent": json_number(100.0 * s.clean / s.beats if s.beats else math.nan),
             "artifacts": dict(sorted(s.artifacts.items())),
             "gaps": s.gaps,
             "time_domain": {
-                "mean_nn_ms": _num(s.nn_mean if s.nn_n else math.nan),
-                "sdnn_ms": _num(sdnn),
-                "rmssd_ms": _num(rmssd),
-                "pnn50_percent": _num(100.0 * s.diff_50 / s.diff_n if s.diff_n else math.nan),
-                "mean_hr_bpm": _num(60000.0 / s.nn_mean if s.nn_n else math.nan),
+                "mean_nn_ms": json_number(s.nn_mean if s.nn_n else math.nan),
+                "sdnn_ms": json_number(sdnn),
+                "rmssd_ms": json_number(rmssd),
+                "pnn50_percent": json_number(
+                    100.0 * s.diff_50 / s.diff_n if s.diff_n else math.nan
+                ),
+                "mean_hr_bpm": json_number(60000.0 / s.nn_mean if s.nn_n else math.nan),
             },
             "frequency_domain": {
-                "vlf_ms2": _num(means[0]),
-                "lf_ms2": _num(means[1]),
-                "hf_ms2": _num(means[2]),
-                "lf_hf": _num(means[3]),
-                "hf_peak_hz": _num(means[4]),
+                "vlf_ms2": json_number(means[0]),
+                "lf_ms2": json_number(means[1]),
+                "hf_ms2": json_number(means[2]),
+                "lf_hf": json_number(means[3]),
+                "hf_peak_hz": json_number(means[4]),
                 "segments_used": len(s.spectra),
                 "segments": s.segments,
                 "segment_s": SEGMENT_S,
@@ -515,10 +437,10 @@ class SessionStats:
         }
         if s.arousal_beats:
             out["zones"] = {
-                **{f"{z.value}_min": _num(s.zone_seconds[z] / 60.0) for z in ZONES},
+                **{f"{z.value}_min": json_number(s.zone_seconds[z] / 60.0) for z in ZONES},
                 "zone_exits": s.zone_exits,
-                "band_lower_z": _num(s.band[0]),
-                "band_upper_z": _num(s.band[1]),
+                "band_lower_z": json_number(s.band[0]),
+                "band_upper_z": json_number(s.band[1]),
             }
         return out
 
@@ -536,12 +458,6 @@ def synchrony_summary(stats: "SessionStats") -> dict | None:
     if pair is None or stats.sync is None or not stats.sync.samples:
         return None
     return stats.sync.summary(pair)
-
-
-def _num(value: float, digits: int = 6) -> float | None:
-    """JSON-safe rounded number (None for NaN)."""
-    value = float(value)
-    return round(value, digits) if math.isfinite(value) else None
 
 
 def _mean_finite(values: np.ndarray) -> float:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from app.streams import PACER
+from app.streams.specs import PACER
 from dsp.breathing import BreathingMonitor, rank_rates, rate_estimates
 from dsp.pacer import STAGES, Pacer, PacerSettings, round_rate, volumes
 from dsp.pipeline import BeatResult

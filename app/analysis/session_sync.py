@@ -1,4 +1,4 @@
-"""Dyad synchrony over a whole session, in bounded memory (part of :mod:`app.session_stats`).
+"""Dyad synchrony over a whole session, in bounded memory (part of the session statistics).
 
 The engine's live estimator (:class:`dsp.synchrony.SynchronyEstimator`) publishes one
 sample per second on the synchrony stream; this keeps their binned series and running
@@ -14,6 +14,7 @@ from array import array
 import numpy as np
 from scipy.stats import norm
 
+from app.analysis.bins import Bins, json_number
 from dsp.pipeline import BeatResult
 from dsp.synchrony import SynchronySettings, grid_pair, session_effect_size
 
@@ -33,7 +34,6 @@ class SynchronyStats:
     """
 
     def __init__(self, t0: float, settings: SynchronySettings | None = None) -> None:
-        from app.session_stats import Bins
 
         self.settings = settings if settings is not None else SynchronySettings()
         self.bins = Bins(t0, ("index", "lag_s", "significant"))
@@ -101,18 +101,18 @@ class SynchronyStats:
 
     def summary(self, pair: tuple[str, str]) -> dict:
         """Session synchrony numbers (None where not estimable)."""
-        from app.session_stats import _num
-
         effect, p, segments = self.effect_size(pair)
         n = self.estimated
         return {
             "pair": list(pair),
-            "estimated_percent": _num(100.0 * n / self.samples if self.samples else math.nan),
-            "mean_index": _num(self.index_sum / n if n else math.nan),
-            "significant_percent": _num(100.0 * self.significant / n if n else math.nan),
-            "mean_lag_s": _num(self.lag_sum / n if n else math.nan),
-            "effect_size": _num(effect),
-            "p_value": _num(p),
+            "estimated_percent": json_number(
+                100.0 * n / self.samples if self.samples else math.nan
+            ),
+            "mean_index": json_number(self.index_sum / n if n else math.nan),
+            "significant_percent": json_number(100.0 * self.significant / n if n else math.nan),
+            "mean_lag_s": json_number(self.lag_sum / n if n else math.nan),
+            "effect_size": json_number(effect),
+            "p_value": json_number(p),
             "segments": segments,
             "segment_s": self.settings.window_s,
         }

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.session_stats import ZONES, SessionStats, SubjectStats
-from app.svg import Chart, hbars
+from app.analysis.bins import ZONES
+from app.analysis.session_stats import SessionStats, SubjectStats
+from app.report.svg import Chart, hbars
 from dsp.arousal import Zone
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 
 The file is replayed at full speed through the same :class:`~app.engine.Engine` and
 pipeline as a live session (so every corrected beat, HRV value and zone is the one the
-live session had), into a :class:`~app.session_stats.SessionStats` sink that keeps
+live session had), into a :class:`~app.analysis.session_stats.SessionStats` sink that keeps
 bounded running statistics and streams the per-beat and per-window CSV rows to disk.
-:mod:`app.report` then writes the HTML page.
+:mod:`app.report.html` then writes the HTML page.
 """
 
 import asyncio
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from app.analysis.session_stats import SessionStats, synchrony_summary
 from app.engine import Engine
-from app.session_stats import SessionStats, synchrony_summary
-from app.xdf import RecordingError, XdfRecording, read_xdf
 from dsp.pipeline import BeatResult
 from sensors.replay import replay_sources
+from sensors.xdf import RecordingError, XdfRecording, read_xdf
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def analyze(
         raise AnalysisError(f"{path} is empty (0 bytes): not a recording")
     recording = read_xdf(path)
     notes = list(recording.problems)
-    xdf_log = logging.getLogger("app.xdf")
+    xdf_log = logging.getLogger("sensors.xdf.reader")
     level = xdf_log.level
     xdf_log.setLevel(logging.ERROR)  # the problems were logged by the first read
     try:
@@ -275,7 +275,7 @@ def analyze(
     summary = build_summary(path, stats, markers)
     analysis = Analysis(path, stats, markers, summary, out if write_files else None, files, notes)
     if write_files:
-        from app.report import write_report
+        from app.report.html import write_report
 
         files["summary_json"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         write_report(analysis, files["report"])

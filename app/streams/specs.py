@@ -2,8 +2,8 @@
 
 A stream is a :class:`StreamSpec`: its key (the ``source_id`` suffix), LSL content
 type, channels with labels and units, value format and where its values come from.
-:class:`StreamSink` is the shared base of :class:`app.lsl_outlet.LslOutletSink` and
-:class:`app.recorder.XdfRecorder`: it turns what the engine hands sinks (processed
+:class:`StreamSink` is the shared base of :class:`app.streams.lsl_outlet.LslOutletSink` and
+:class:`app.recording.recorder.XdfRecorder`: it turns what the engine hands sinks (processed
 beats, raw beats, markers, events, samples of other streams) into
 ``push(spec, owner, t, values)`` calls. Both build their metadata from
 :func:`stream_metadata`, so an outlet and its recording carry the same header.
@@ -301,7 +301,7 @@ PACER = StreamSpec(
     nominal_srate=10.0,
     scope=SESSION,
     notes=(
-        ("about", "the breathing pacer on stream time (app.breathing), 10 samples/s"),
+        ("about", "the breathing pacer on stream time (app.breathing.session), 10 samples/s"),
         ("breaths", "breaths since the pacer started; the fraction is the phase, 0=inhale onset"),
         ("volume", "target lung volume, 0 empty to 1 full"),
         ("stage", "0=inhale, 1=hold after inhale, 2=exhale, 3=hold after exhale"),
@@ -317,7 +317,7 @@ def stream_metadata(spec: StreamSpec, owner: StreamOwner) -> list[tuple[str, Any
     """The ``desc`` tree of a stream: channels, acquisition, subject, heartsync.
 
     Returns a list of ``(tag, text or list)`` pairs; :func:`info_element` renders it as
-    XML for the recorder, :mod:`app.lsl_outlet` into the LSL stream info.
+    XML for the recorder, :mod:`app.streams.lsl_outlet` into the LSL stream info.
     """
     desc: list[tuple[str, Any]] = [
         (

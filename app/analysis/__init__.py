@@ -1,0 +1,1 @@
+"""Offline analysis of a recording and bounded whole-session statistics."""

@@ -1,0 +1,1 @@
+"""Regulated breathing: the pacer session, live feedback and the resonance assessment."""

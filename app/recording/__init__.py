@@ -1,0 +1,1 @@
+"""Crash-safe XDF recording of a session (the format itself is :mod:`sensors.xdf`)."""

@@ -1,0 +1,1 @@
+"""The session report: HTML with hand-written SVG figures."""

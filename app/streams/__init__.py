@@ -1,0 +1,1 @@
+"""What heartsync publishes: the streams declared once (specs), and their LSL outlets."""
