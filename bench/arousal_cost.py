@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 from bench.common import peak_rss_mb, table
-from dsp.arousal import ArousalEstimator, calibrate, classify
+from dsp.arousal import calibrate, classify
+from dsp.arousal_estimator import ArousalEstimator
 from dsp.pipeline import process
 from sensors.simulated import SimSettings, simulate
 

@@ -6,7 +6,7 @@ Run as ``python -m bench.dsp_speed`` (about a minute on 2 cores; NeuroKit2's
 1. Speed on 100,000 beats (~22 h): our batch correction + time domain + windowed
    metrics vs NeuroKit2 ``signal_fixpeaks(method="kubios")`` + ``hrv_time`` +
    ``hrv_frequency`` on the same series; then the online cost per beat of
-   :class:`dsp.artifacts.ArtifactCorrector` and :class:`dsp.hrv.HrvWindow`.
+   :class:`dsp.artifact_corrector.ArtifactCorrector` and :class:`dsp.hrv_window.HrvWindow`.
 2. Artifact detection on seeded synthetic series with injected ground truth
    (SCIENCE.md §2 recipe), ours and NeuroKit2's on the same data.
 3. Agreement of the flags on real recordings (pyhrv long series, MIT-BIH 208 excerpt).
@@ -21,8 +21,10 @@ import warnings
 
 import numpy as np
 
-from dsp.artifacts import ArtifactCorrector, correct_batch, detect_artifacts
-from dsp.hrv import HrvWindow, frequency_domain, time_domain, windowed_metrics
+from dsp.artifact_corrector import ArtifactCorrector
+from dsp.artifacts import correct_batch, detect_artifacts
+from dsp.hrv import frequency_domain, time_domain
+from dsp.hrv_window import HrvWindow, windowed_metrics
 from dsp.types import CorrectedBeat
 from tests.reference_data import (
     KINDS,

@@ -25,12 +25,9 @@ import time
 import numpy as np
 
 from bench.common import peak_rss_mb, table
-from dsp.synchrony import (
-    SynchronyEstimator,
-    SynchronySettings,
-    _detrend_unit,
-    synchrony,
-)
+from dsp.synchrony import synchrony
+from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit
+from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import SimSettings, simulate
 
 SLOW_BPM = 6.0

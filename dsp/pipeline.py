@@ -10,11 +10,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dsp.arousal import ArousalEstimator, ArousalSettings, ArousalState, Baseline
-from dsp.artifacts import ArtifactCorrector, ArtifactSettings
-from dsp.hrv import HrvMetrics, HrvSettings, HrvWindow
-from dsp.quality import QualityMetrics, QualitySettings, SignalQuality
-from dsp.synchrony import SynchronyEstimate
+from dsp.arousal_estimator import ArousalEstimator, ArousalSettings
+from dsp.artifact_corrector import ArtifactCorrector
+from dsp.artifact_windows import ArtifactSettings
+from dsp.baseline import Baseline
+from dsp.beat_result import BeatResult
+from dsp.hrv_settings import HrvSettings
+from dsp.hrv_window import HrvWindow
+from dsp.quality import QualitySettings, SignalQuality
 from dsp.types import Beat, CorrectedBeat
 
 
@@ -36,41 +39,6 @@ class PipelineSettings:
     hrv: HrvSettings = field(default_factory=HrvSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     arousal: ArousalSettings = field(default_factory=ArousalSettings)
-
-
-@dataclass(frozen=True, slots=True)
-class BeatResult:
-    """Everything the pipeline knows about one corrected beat.
-
-    Attributes
-    ----------
-    subject : str
-        Whose beat.
-    beat : CorrectedBeat
-        Time (s), corrected RR (ms), raw RR (ms) and the artifact flag.
-    hrv : HrvMetrics
-        Trailing-window HRV after this beat.
-    quality : QualityMetrics
-        Signal quality after this beat.
-    gap_before : bool
-        True when beats were lost just before this one.
-    contact : bool or None
-        Skin contact reported with the newest raw beat (None: the sensor does not say).
-    arousal : ArousalState or None
-        Arousal index and zone, when the subject has a baseline.
-    synchrony : SynchronyEstimate or None
-        The dyad's newest synchrony estimate when this beat went out (the engine adds
-        it when there are two subjects; None otherwise).
-    """
-
-    subject: str
-    beat: CorrectedBeat
-    hrv: HrvMetrics
-    quality: QualityMetrics
-    gap_before: bool
-    contact: bool | None = None
-    arousal: ArousalState | None = None
-    synchrony: SynchronyEstimate | None = None
 
 
 class SubjectPipeline:

@@ -22,7 +22,9 @@ from app.analysis.session_stats import (
 )
 from app.engine import Engine
 from app.recording.recorder import RecorderSettings, XdfRecorder
-from dsp.arousal import ArousalSettings, Zone, calibrate
+from dsp.arousal import calibrate
+from dsp.arousal_estimator import ArousalSettings
+from dsp.arousal_state import Zone
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
 from tests.helpers import CollectSink

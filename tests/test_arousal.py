@@ -5,16 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from dsp.arousal import (
-    ArousalSettings,
-    Baseline,
-    Calibration,
-    CalibrationError,
-    CalibrationSettings,
-    Zone,
-    calibrate,
-    classify,
-)
+from dsp.arousal import calibrate, classify
+from dsp.arousal_estimator import ArousalSettings
+from dsp.arousal_state import Zone
+from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.pipeline import process
 from sensors.simulated import SimSettings, simulate
 

@@ -9,15 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsp.artifacts import (
-    ARTIFACT_KINDS,
-    ArtifactCorrector,
-    ArtifactFlags,
-    ArtifactSettings,
-    correct_batch,
-    correct_rr,
-    detect_artifacts,
-)
+from dsp.artifact_corrector import ArtifactCorrector
+from dsp.artifact_kinds import ARTIFACT_KINDS, ArtifactFlags
+from dsp.artifact_windows import ArtifactSettings
+from dsp.artifacts import correct_batch, correct_rr, detect_artifacts
 from dsp.hrv import time_domain
 from tests.reference_data import (
     MissingReference,

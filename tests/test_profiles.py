@@ -3,7 +3,7 @@ import stat
 import pytest
 
 from app.profiles import Profile, ProfileError, ProfileStore
-from dsp.arousal import Baseline
+from dsp.baseline import Baseline
 
 BASELINE = Baseline(64.2, 2.1, 3.6, 0.15, 48, 0.98, 240.0)
 

@@ -13,7 +13,8 @@ import pytest
 from app.engine import Engine
 from app.recording.recorder import RecorderSettings, XdfRecorder
 from app.sources import SourceSpecError, build_sources, parse_source_spec
-from dsp.arousal import ArousalSettings, calibrate
+from dsp.arousal import calibrate
+from dsp.arousal_estimator import ArousalSettings
 from sensors import xdf
 from sensors.base import BaseSource
 from sensors.replay import ReplayError, replay_sources

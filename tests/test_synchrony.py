@@ -9,15 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from dsp.synchrony import (
-    SynchronyEstimator,
-    SynchronySettings,
-    _detrend_unit,
-    _Grid,
-    _sliding_dot,
-    session_effect_size,
-    synchrony,
-)
+from dsp.synchrony import session_effect_size, synchrony
+from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit, _sliding_dot
+from dsp.synchrony_grid import _Grid
+from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import SimSettings, SlowHeartRate, simulate
 
 SLOW_BPM = 6.0

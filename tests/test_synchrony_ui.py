@@ -7,7 +7,7 @@ import numpy as np
 from app.engine import Engine
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
-from dsp.synchrony import SynchronyEstimate
+from dsp.synchrony_types import SynchronyEstimate
 from sensors.simulated import SimSettings, SimulatedSource
 from ui.main_window import MainWindow
 from ui.synchrony_view import lag_words, synchrony_words

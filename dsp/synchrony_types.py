@@ -1,0 +1,103 @@
+"""Synchrony parameters and the estimate the live estimator gives each step.
+
+The method is described in :mod:`dsp.synchrony_estimator`; defaults follow SCIENCE.md §5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["SynchronyEstimate", "SynchronySettings"]
+
+
+@dataclass(frozen=True)
+class SynchronySettings:
+    """Parameters of :class:`SynchronyEstimator` (defaults: SCIENCE.md §5).
+
+    Attributes
+    ----------
+    fs_hz : float
+        Rate of the shared heart-rate grid, Hz.
+    window_s : float
+        Cross-correlation window, s.
+    step_s : float
+        Time between estimates, s (a whole number of grid samples).
+    max_lag_s : float
+        Largest lag searched either way, s.
+    n_surrogates : int
+        Surrogate windows per estimate (N).
+    min_offset_s : float
+        Smallest time shift of a surrogate window, s.
+    history_s : float
+        History the surrogates are drawn from (the ring buffer), s.
+    min_history_s : float
+        Joint history needed before the first estimate, s (warm-up).
+    ewma_tau_s : float
+        Time constant of the index smoothing, s.
+    max_interval_s : float
+        Longer intervals between beats are not interpolated (missing data), s.
+    spread : bool
+        True (default): surrogates spread over all usable history, half from each
+        direction. False: the straightforward design, kept for comparison in the
+        benchmark: b's windows at consecutive shifts from ``min_offset_s`` back.
+    """
+
+    fs_hz: float = 4.0
+    window_s: float = 30.0
+    step_s: float = 1.0
+    max_lag_s: float = 5.0
+    n_surrogates: int = 200
+    min_offset_s: float = 60.0
+    history_s: float = 600.0
+    min_history_s: float = 180.0
+    ewma_tau_s: float = 15.0
+    max_interval_s: float = 3.0
+    spread: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_surrogates < 20:
+            raise ValueError(f"n_surrogates {self.n_surrogates} must be >= 20")
+        if not self.window_s > 2 * self.max_lag_s >= 0:
+            raise ValueError(f"window {self.window_s} s must exceed twice the lag range")
+        if self.history_s < self.min_history_s:
+            raise ValueError(f"history_s {self.history_s} < min_history_s {self.min_history_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class SynchronyEstimate:
+    """Synchrony over one window.
+
+    Attributes
+    ----------
+    t : float
+        End of the newest data used (stream time, s).
+    index : float
+        Surrogate index in [0, 1] of the smoothed peak z among the smoothed
+        surrogates; >= 0.95 marks significant synchrony. NaN: no estimate (warm-up,
+        a gap or poor signal on either side).
+    index_raw : float
+        This window's surrogate percentile before smoothing.
+    r_peak : float
+        Pearson r at the peak lag.
+    lag_s : float
+        Lag of the peak, s; > 0 means b follows a.
+    p_value : float
+        ``(1 + #(surrogate >= observed)) / (N + 1)`` on the smoothed values
+        (``index >= 0.95`` is ``p <= 11/201`` with N = 200).
+    n_surrogates : int
+        Surrogates used (0 when there is no estimate).
+    """
+
+    t: float
+    index: float
+    index_raw: float
+    r_peak: float
+    lag_s: float
+    p_value: float
+    n_surrogates: int
+
+    @property
+    def estimated(self) -> bool:
+        """True when there is an estimate (not paused)."""
+        return math.isfinite(self.index)
