@@ -26,7 +26,8 @@ from app.sources import (
     link_dyad,
     parse_source_spec,
 )
-from dsp.arousal import ArousalSettings, Baseline, CalibrationError, CalibrationSettings
+from dsp.arousal_estimator import ArousalSettings
+from dsp.baseline import Baseline, CalibrationError, CalibrationSettings
 from sensors.base import BeatSource, SensorError
 from sensors.xdf import RecordingError
 

@@ -23,15 +23,12 @@ from app.snapshot import (
     SynchronyHistory,
 )
 from app.streams.specs import SESSION, SYNCHRONY
-from dsp.arousal import (
-    ArousalSettings,
-    Baseline,
-    Calibration,
-    CalibrationError,
-    CalibrationSettings,
-)
-from dsp.pipeline import BeatResult, PipelineSettings, SubjectPipeline
-from dsp.synchrony import SynchronyEstimator, SynchronySettings
+from dsp.arousal_estimator import ArousalSettings
+from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
+from dsp.beat_result import BeatResult
+from dsp.pipeline import PipelineSettings, SubjectPipeline
+from dsp.synchrony_estimator import SynchronyEstimator
+from dsp.synchrony_types import SynchronySettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import platformdirs
 
 from app.config import APP_NAME
-from dsp.arousal import ArousalSettings as ArousalSettings  # a profile's band settings
-from dsp.arousal import Baseline
-from dsp.arousal import CalibrationSettings as CalibrationSettings
+from dsp.arousal_estimator import ArousalSettings as ArousalSettings  # a profile's band settings
+from dsp.baseline import Baseline
+from dsp.baseline import CalibrationSettings as CalibrationSettings
 
 FORMAT_VERSION = 1
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

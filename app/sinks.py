@@ -4,7 +4,7 @@ import json
 import math
 from typing import Protocol, TextIO
 
-from dsp.pipeline import BeatResult
+from dsp.beat_result import BeatResult
 from sensors.base import SourceStatus
 
 

@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsp.arousal import Baseline
-from dsp.arousal import Zone as Zone  # the window reads zones from snapshots
-from dsp.pipeline import BeatResult
+from dsp.arousal_state import Zone as Zone  # the window reads zones from snapshots
+from dsp.baseline import Baseline
+from dsp.beat_result import BeatResult
 from dsp.ring import RingBuffer
-from dsp.synchrony import SynchronyEstimate
+from dsp.synchrony_types import SynchronyEstimate
 from dsp.types import Beat
 from sensors.base import SourceState as SourceState
 from sensors.base import SourceStatus

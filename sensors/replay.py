@@ -66,7 +66,8 @@ class ReplayControl:
 
     def apply(self, engine: Any) -> None:
         """Do to ``engine`` what was done live (``set_baseline`` / ``set_paced``)."""
-        from dsp.arousal import ArousalSettings, Baseline
+        from dsp.arousal_estimator import ArousalSettings
+        from dsp.baseline import Baseline
 
         if self.kind == "baseline":
             values = self.data.get("baseline")

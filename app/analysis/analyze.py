@@ -21,7 +21,7 @@ from typing import TextIO
 
 from app.analysis.session_stats import SessionStats, synchrony_summary
 from app.engine import Engine
-from dsp.pipeline import BeatResult
+from dsp.beat_result import BeatResult
 from sensors.replay import replay_sources
 from sensors.xdf import RecordingError, XdfRecording, read_xdf
 

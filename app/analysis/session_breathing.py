@@ -10,8 +10,8 @@ of a segment come once 64 s of paced beats exist.
 import math
 
 from app.analysis.bins import Bins, json_number
+from dsp.beat_result import BeatResult
 from dsp.breathing import BreathingMonitor
-from dsp.pipeline import BeatResult
 
 NAMES = ("rate_per_min", "coherence_ratio", "peak_fraction")
 

@@ -19,9 +19,10 @@ import numpy as np
 from app.analysis.bins import ZONES, Bins, json_number
 from app.analysis.session_breathing import BreathingStats
 from app.analysis.session_sync import SynchronyStats
-from dsp.arousal import ArousalSettings, Zone
+from dsp.arousal_estimator import ArousalSettings
+from dsp.arousal_state import Zone
+from dsp.beat_result import BeatResult
 from dsp.hrv import frequency_domain
-from dsp.pipeline import BeatResult
 
 log = logging.getLogger(__name__)
 

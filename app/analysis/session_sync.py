@@ -15,8 +15,9 @@ import numpy as np
 from scipy.stats import norm
 
 from app.analysis.bins import Bins, json_number
-from dsp.pipeline import BeatResult
-from dsp.synchrony import SynchronySettings, grid_pair, session_effect_size
+from dsp.beat_result import BeatResult
+from dsp.synchrony import grid_pair, session_effect_size
+from dsp.synchrony_types import SynchronySettings
 
 #: Index at or above which a window counts as significant synchrony.
 SIGNIFICANT = 0.95

@@ -17,7 +17,7 @@ import numpy as np
 from app.analysis.bins import ZONES
 from app.analysis.session_stats import SessionStats, SubjectStats
 from app.report.svg import Chart, hbars
-from dsp.arousal import Zone
+from dsp.arousal_state import Zone
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from dsp.types import Beat
 from sensors.base import BeatSource, SourceStatus
 
 if TYPE_CHECKING:
-    from dsp.pipeline import BeatResult
+    from dsp.beat_result import BeatResult
 
 log = logging.getLogger(__name__)
 
