@@ -1,4 +1,4 @@
-"""A realistic, seeded virtual chest strap.
+"""A realistic, seeded virtual chest strap: the person, the artifacts, the notifications.
 
 RR intervals are the sum of a mean interval that follows a scripted scenario, a slow
 LF oscillation (~0.1 Hz, baroreflex), respiratory sinus arrhythmia at the breathing rate
@@ -9,132 +9,28 @@ one notification per second carrying the 0-3 RR values completed since the last 
 delivered after a small radio latency and stamped by :class:`sensors.beat_clock.BeatClock`.
 
 :class:`SimulatedStrap` is the synchronous generator (used by tests and batch tools);
-:class:`SimulatedSource` streams it to the engine in real time or faster.
+:class:`sensors.simulated.source.SimulatedSource` streams it to the engine in real time
+or faster.
 """
 
-import asyncio
-import dataclasses
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsp.types import Beat
-from sensors.base import BaseSource, SourceState, SourceStatus
 from sensors.beat_clock import BeatClock
+from sensors.simulated.settings import ARTIFACT_KINDS, SimSettings
+from sensors.simulated.slow_hr import SlowHeartRate, dyad_slow_bpm
 
-SCENARIOS = ("rest", "stress", "vagal", "low", "paced", "dropout")
-ARTIFACT_KINDS = ("ectopic", "missed", "extra")
-
-
-@dataclass(frozen=True)
-class SimSettings:
-    """What the simulated person and strap do.
-
-    Attributes
-    ----------
-    seed : int
-        Random seed; equal settings give identical RR series.
-    hr_bpm : float
-        Resting mean heart rate, beats/min.
-    rsa_ms : float
-        Amplitude of respiratory sinus arrhythmia at rest, ms (half peak-to-peak).
-    lf_ms : float
-        Amplitude of the ~0.1 Hz baroreflex oscillation, ms.
-    noise_ms : float
-        Standard deviation of beat-to-beat white noise, ms.
-    breath_per_min : float
-        Spontaneous breathing rate, breaths/min (varies +-10% unless paced).
-    resonance_per_min : float
-        Breathing rate at which RSA is largest (resonance), breaths/min.
-    scenario : str
-        ``rest``, ``stress`` (HR +12 bpm, RMSSD x0.6), ``vagal`` (HR +3 bpm, RMSSD x0.6),
-        ``low`` (HR -8 bpm), ``paced`` (breathing at ``paced_per_min``) or ``dropout``
-        (no notifications for ``gap_s``). The event starts at ``onset_s``.
-    onset_s : float
-        Start of the scenario's event, seconds after the session starts.
-    step_s : float
-        Duration of a step or of paced breathing, s.
-    paced_per_min : float
-        Paced breathing rate, breaths/min.
-    gap_s : float
-        Length of the dropout, s.
-    artifact_rate : float
-        Fraction of beats turned into an artifact (ectopic, missed or extra at
-        random). Up to 0.05 the sites are at least 10 beats apart (the ground-truth
-        recipe of SCIENCE.md §2); higher rates (a loose strap) pack them closer.
-    drift_bpm : float
-        Amplitude of a slow (60 min period) resting HR drift, beats/min.
-    latency_ms : float
-        Mean radio latency of a notification, ms (exponential, plus 5 ms minimum).
-    subject : str
-        Subject alias stamped on the beats.
-    slow_bpm : float
-        RMS of slow heart-rate fluctuations (mostly below 0.15 Hz, the part of HR that moves
-        with a person's state and that synchrony measures), beats/min. 0 (default)
-        leaves them out.
-    couple : float
-        Dyad mode: fraction (0-1) of this person's slow HR variance that follows the
-        partner's slow HR (their correlation is ``sqrt(couple)``); 0 = independent.
-    lag_s : float
-        Dyad mode: how many seconds this person's slow HR trails the partner's, s.
-    partner_seed : int or None
-        Dyad mode: the partner's ``seed`` (whose slow HR this person follows).
-    """
-
-    seed: int = 0
-    hr_bpm: float = 65.0
-    rsa_ms: float = 35.0
-    lf_ms: float = 25.0
-    noise_ms: float = 10.0
-    breath_per_min: float = 12.0
-    resonance_per_min: float = 5.5
-    scenario: str = "rest"
-    onset_s: float = 300.0
-    step_s: float = 180.0
-    paced_per_min: float = 6.0
-    gap_s: float = 10.0
-    artifact_rate: float = 0.0
-    drift_bpm: float = 1.0
-    latency_ms: float = 30.0
-    subject: str = "self"
-    slow_bpm: float = 0.0
-    couple: float = 0.0
-    lag_s: float = 0.0
-    partner_seed: int | None = None
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.scenario not in SCENARIOS:
-            problems.append(f"scenario {self.scenario!r} is not one of {', '.join(SCENARIOS)}")
-        if not 25 <= self.hr_bpm <= 220:
-            problems.append(f"hr {self.hr_bpm!r} bpm is outside 25-220")
-        if not 0 <= self.couple <= 1:
-            problems.append(f"couple {self.couple!r} is outside 0-1")
-        if not 0 <= self.lag_s <= 30:
-            problems.append(f"lag {self.lag_s!r} s is outside 0-30")
-        if self.couple > 0 and self.partner_seed is None:
-            problems.append("couple needs a partner (partner=SEED or the other sim subject)")
-        if not 0 <= self.artifact_rate <= 0.3:
-            problems.append(f"artifacts {self.artifact_rate!r} is outside 0-0.3")
-        for name in (
-            "rsa_ms",
-            "lf_ms",
-            "noise_ms",
-            "latency_ms",
-            "onset_s",
-            "step_s",
-            "gap_s",
-            "slow_bpm",
-        ):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name} {getattr(self, name)!r} must be >= 0")
-        for name in ("breath_per_min", "paced_per_min", "resonance_per_min"):
-            if not 1 <= getattr(self, name) <= 60:
-                problems.append(f"{name} {getattr(self, name)!r} is outside 1-60 breaths/min")
-        if problems:
-            raise ValueError("; ".join(problems))
+__all__ = [
+    "GroundTruth",
+    "Notification",
+    "SimulatedStrap",
+    "resonance_gain",
+    "resonance_lead_s",
+    "simulate",
+]
 
 
 @dataclass(frozen=True)
@@ -194,70 +90,6 @@ def resonance_lead_s(breath_per_min: float, resonance_per_min: float) -> float:
     """
     lead_rad = -math.atan((breath_per_min - resonance_per_min) / 1.5)
     return lead_rad / (2 * math.pi * breath_per_min / 60.0)
-
-
-class SlowHeartRate:
-    """A person's slow HR fluctuation: a deterministic random function of time.
-
-    A cubic B-spline through independent standard-normal knots every ``KNOT_S``
-    seconds (half power near 0.15 Hz), scaled to unit RMS. Not periodic, and a
-    function of time from the seed alone: a partner can evaluate it at any moment,
-    e.g. ``lag_s`` earlier, without sharing state. Knots come in seeded blocks, so only
-    a few blocks are ever held; its own generators leave the strap's noise untouched.
-
-    Parameters
-    ----------
-    seed : int
-        The person's seed.
-    """
-
-    KNOT_S = 2.0
-    BLOCK = 64
-    #: RMS of a cubic B-spline through unit white knots.
-    _RMS = math.sqrt(151.0 / 315.0)
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self._blocks: dict[int, np.ndarray] = {}
-
-    def _knot(self, k: int) -> float:
-        block = k // self.BLOCK
-        values = self._blocks.get(block)
-        if values is None:
-            rng = np.random.default_rng([self.seed, 0x5D7A, block + 2**20])
-            values = rng.standard_normal(self.BLOCK)
-            if len(self._blocks) >= 4:
-                self._blocks.pop(next(iter(self._blocks)))
-            self._blocks[block] = values
-        return float(values[k - block * self.BLOCK])
-
-    def __call__(self, t_s: float) -> float:
-        """Unit-RMS value at ``t_s`` seconds since the session start."""
-        x = t_s / self.KNOT_S
-        k = math.floor(x)
-        u = x - k
-        w = (
-            (1 - u) ** 3 / 6,
-            (3 * u**3 - 6 * u**2 + 4) / 6,
-            (-3 * u**3 + 3 * u**2 + 3 * u + 1) / 6,
-            u**3 / 6,
-        )
-        value = sum(wi * self._knot(k - 1 + i) for i, wi in enumerate(w))
-        return value / self._RMS
-
-
-def dyad_slow_bpm(settings: SimSettings, own: SlowHeartRate, partner: SlowHeartRate | None):
-    """Slow HR change of a person at time ``t`` (a function of t, beats/min)."""
-    c = settings.couple if partner is not None else 0.0
-    own_w, partner_w = math.sqrt(1.0 - c), math.sqrt(c)
-
-    def slow(t: float) -> float:
-        value = own_w * own(t)
-        if partner is not None and c > 0:
-            value += partner_w * partner(t - settings.lag_s)
-        return settings.slow_bpm * value
-
-    return slow
 
 
 class SimulatedStrap:
@@ -474,143 +306,3 @@ def simulate(
         t_s.extend(clock.stamp(start_s + note.arrival_s, note.rr_ms))
         rr_ms.extend(note.rr_ms)
     return {"t_s": np.array(t_s), "rr_ms": np.array(rr_ms), "truth": strap.truth}
-
-
-class SimulatedSource(BaseSource):
-    """Stream a :class:`SimulatedStrap` to the engine.
-
-    Parameters
-    ----------
-    settings : SimSettings
-        The simulated person and strap.
-    speed : float
-        1 for real time, 2 for twice as fast, 0 for as fast as possible.
-    start_s : float or None
-        Stream time of the first second, s on the LSL clock; ``None`` takes the clock
-        when streaming starts.
-    """
-
-    simulated = True
-
-    def __init__(
-        self, settings: SimSettings, speed: float = 1.0, start_s: float | None = None
-    ) -> None:
-        if not speed >= 0:
-            raise ValueError(f"speed must be >= 0, got {speed!r}")
-        super().__init__(f"sim:{settings.subject}:{settings.seed}", settings.subject)
-        self.settings = settings
-        self.speed = speed
-        self.start_s = start_s
-        self.strap = SimulatedStrap(settings)
-        self._start = 0.0 if start_s is None else start_s
-
-    def follow_pacer(self, guide: Callable[[float], tuple[float, float] | None] | None) -> None:
-        """Make the simulated person breathe with a pacer (None: breathe freely again).
-
-        Parameters
-        ----------
-        guide : callable or None
-            ``guide(t) -> (rate_per_min, lung_volume 0-1)`` at stream time ``t`` (s), or
-            None while no pacer runs.
-        """
-        if guide is None:
-            self.strap.follow = None
-            return
-        self.strap.follow = lambda t: guide(self._start + t)
-
-    async def beats(self) -> AsyncIterator[Beat]:
-        """Yield beats as the simulated strap sends them."""
-        from sensors.clock import now
-
-        start = now() if self.start_s is None else self.start_s
-        self._start = start
-        wall_start = now()
-        clock = BeatClock()
-        device = "heartsync simulated strap"
-        self._set_status(SourceStatus(SourceState.CONNECTED, "simulated strap", start, 100, device))
-        silent = False
-        try:
-            while True:
-                note = self.strap.next_notification()
-                if note is None:
-                    if not silent:
-                        silent = True
-                        self._set_status(
-                            SourceStatus(
-                                SourceState.RECONNECTING, "simulated dropout", math.nan, 100, device
-                            )
-                        )
-                    await asyncio.sleep(0)
-                    continue
-                if self.speed > 0:
-                    delay = wall_start + note.arrival_s / self.speed - now()
-                    await asyncio.sleep(max(delay, 0.0))
-                else:
-                    await asyncio.sleep(0)
-                arrival = start + note.arrival_s
-                if silent:
-                    silent = False
-                    self._set_status(
-                        SourceStatus(SourceState.CONNECTED, "simulated strap", arrival, 100, device)
-                    )
-                for t, rr in zip(clock.stamp(arrival, note.rr_ms), note.rr_ms, strict=True):
-                    yield Beat(self.subject, t, rr, note.hr_bpm, note.contact, self.name)
-        finally:
-            self._set_status(
-                SourceStatus(SourceState.STOPPED, "simulation ended", math.nan, None, device)
-            )
-
-
-def settings_from_options(options: dict[str, str]) -> SimSettings:
-    """Build :class:`SimSettings` from ``sim:`` source-spec options.
-
-    Keys: ``seed``, ``hr``, ``rsa``, ``lf``, ``noise``, ``breath``, ``resonance``,
-    ``scenario`` (``paced:6`` sets the paced rate too), ``onset``, ``step``, ``gap``,
-    ``artifacts``, ``subject``; dyad mode: ``slow`` (slow HR fluctuation, bpm RMS),
-    ``couple`` (0-1), ``lag`` (s) and ``partner`` (the partner's seed; the command line
-    fills it in from the other ``sim`` source, see :func:`app.sources.link_dyad`).
-
-    Raises
-    ------
-    ValueError
-        Naming the bad key or value.
-    """
-    names = {
-        "seed": ("seed", int),
-        "hr": ("hr_bpm", float),
-        "rsa": ("rsa_ms", float),
-        "lf": ("lf_ms", float),
-        "noise": ("noise_ms", float),
-        "breath": ("breath_per_min", float),
-        "resonance": ("resonance_per_min", float),
-        "scenario": ("scenario", str),
-        "onset": ("onset_s", float),
-        "step": ("step_s", float),
-        "gap": ("gap_s", float),
-        "artifacts": ("artifact_rate", float),
-        "subject": ("subject", str),
-        "slow": ("slow_bpm", float),
-        "couple": ("couple", float),
-        "lag": ("lag_s", float),
-        "partner": ("partner_seed", int),
-    }
-    values: dict[str, object] = {}
-    for key, text in options.items():
-        if key not in names:
-            raise ValueError(f"unknown sim option {key!r}; expected one of {', '.join(names)}")
-        field_name, kind = names[key]
-        if key == "scenario" and text.startswith("paced:"):
-            text, _, rate = text.partition(":")
-            values["paced_per_min"] = _convert("scenario", rate, float)
-        values[field_name] = _convert(key, text, kind)
-    return dataclasses.replace(SimSettings(), **values)
-
-
-def _convert(key: str, text: str, kind: type) -> object:
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ValueError(f"sim option {key}={text!r} is not a valid {kind.__name__}") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"sim option {key}={text!r} must be finite")
-    return value
