@@ -31,15 +31,17 @@ from dsp.synchrony import (
     _detrend_unit,
     synchrony,
 )
-from sensors.simulated import simulate_dyad
+from sensors.simulated import dyad_settings, simulate_dyad
 
 #: Seeds of the leader a and the follower b of pair ``seed`` are these plus ``seed``.
 SEED_A, SEED_B = 1000, 5000
 
 
 def dyad(seed, duration_s, couple=0.0, lag_s=0.0, **opts):
-    """Pair ``seed`` of the benchmark (:func:`sensors.simulated.simulate_dyad`)."""
-    return simulate_dyad(SEED_A + seed, SEED_B + seed, duration_s, couple, lag_s, **opts)
+    """Pair ``seed`` of the benchmark (:func:`sensors.simulated.dyad_settings`)."""
+    return simulate_dyad(
+        dyad_settings(SEED_A + seed, SEED_B + seed, couple, lag_s, **opts), duration_s
+    )
 
 
 def naive_step(a: np.ndarray, b: np.ndarray, offsets: np.ndarray, w: int, m: int) -> float:

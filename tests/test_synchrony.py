@@ -18,15 +18,23 @@ from dsp.synchrony import (
     session_effect_size,
     synchrony,
 )
-from sensors.simulated import SimSettings, SlowHeartRate, dyad_slow_bpm, simulate_dyad
+from sensors.simulated import (
+    SimSettings,
+    SlowHeartRate,
+    dyad_settings,
+    dyad_slow_bpm,
+    simulate_dyad,
+)
 
 #: Seeds of the leader a and the follower b of pair ``seed`` are these plus ``seed``.
 SEED_A, SEED_B = 100, 500
 
 
 def dyad(seed, couple=0.0, lag_s=0.0, duration_s=900.0, **opts):
-    """Pair ``seed``: b follows a's slow HR with ``couple`` and ``lag_s`` (simulate_dyad)."""
-    return simulate_dyad(SEED_A + seed, SEED_B + seed, duration_s, couple, lag_s, **opts)
+    """Pair ``seed``: b follows a's slow HR with ``couple`` and ``lag_s`` (dyad_settings)."""
+    return simulate_dyad(
+        dyad_settings(SEED_A + seed, SEED_B + seed, couple, lag_s, **opts), duration_s
+    )
 
 
 def significant_fraction(trace):

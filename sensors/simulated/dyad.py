@@ -1,10 +1,11 @@
 """Two simulated people at once: a leader ``a`` and a follower ``b``.
 
-One recipe for the dyads of the synchrony tests and benchmarks (and a reference for
-``sim:`` dyad specs): both people have slow heart-rate fluctuations of ``slow_bpm``;
-``b`` differs from ``a`` (72 bpm, 14 breaths/min) and, when ``couple`` > 0, follows
-``a``'s slow heart rate ``lag_s`` later (:func:`sensors.simulated.slow_hr.dyad_slow_bpm`).
-``couple = 0`` gives an independent pair.
+One recipe for the dyads of the synchrony tests and benchmarks: :func:`dyad_settings`
+makes the pair, :func:`simulate_dyad` runs it. Both people have slow heart-rate
+fluctuations of ``slow_bpm``; ``b`` differs from ``a`` (72 bpm, 14 breaths/min) and,
+when ``couple`` > 0, follows ``a``'s slow heart rate ``lag_s`` later
+(:func:`sensors.simulated.slow_hr.dyad_slow_bpm`). ``couple = 0`` gives an independent
+pair.
 """
 
 from collections.abc import Mapping
@@ -70,26 +71,16 @@ def dyad_settings(
 
 
 def simulate_dyad(
-    seed_a: int,
-    seed_b: int,
-    duration_s: float,
-    couple: float = 0.0,
-    lag_s: float = 0.0,
-    *,
-    slow_bpm: float = DYAD_SLOW_BPM,
-    a_opts: Mapping[str, Any] | None = None,
-    b_opts: Mapping[str, Any] | None = None,
+    pair: tuple[SimSettings, SimSettings], duration_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Beats of a dyad (see :func:`dyad_settings`) over ``duration_s``, both from time 0.
+    """Beats of two people over ``duration_s``, both from time 0.
 
     Parameters
     ----------
-    seed_a, seed_b : int
-        The two people's seeds.
+    pair : tuple of SimSettings
+        ``(a, b)``, usually from :func:`dyad_settings`.
     duration_s : float
         Session length, s.
-    couple, lag_s, slow_bpm, a_opts, b_opts
-        As in :func:`dyad_settings`.
 
     Returns
     -------
@@ -97,8 +88,5 @@ def simulate_dyad(
         ``(t_a_s, rr_a_ms, t_b_s, rr_b_ms)``: beat times (s) and RR intervals (ms) of
         ``a`` and ``b``, in the order :func:`dsp.synchrony.synchrony` takes them.
     """
-    a, b = dyad_settings(
-        seed_a, seed_b, couple, lag_s, slow_bpm=slow_bpm, a_opts=a_opts, b_opts=b_opts
-    )
-    ra, rb = simulate(a, duration_s), simulate(b, duration_s)
+    ra, rb = (simulate(settings, duration_s) for settings in pair)
     return ra["t_s"], ra["rr_ms"], rb["t_s"], rb["rr_ms"]
