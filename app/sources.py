@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from sensors.base import BeatSource
+from sensors.simulated.dyad import DYAD_SLOW_BPM
 
 KINDS = ("sim", "ble", "lsl", "replay")
 _OPTION = re.compile(r",([A-Za-z_]+)=")
@@ -167,10 +168,6 @@ def default_subjects(specs: list[SourceSpec]) -> list[str]:
     if len(specs) == 1:
         return [specs[0].subject or "self"]
     return [spec.subject or f"p{i + 1}" for i, spec in enumerate(specs)]
-
-
-#: Slow HR fluctuation (bpm RMS) of simulated people in a dyad unless ``slow=`` says.
-DYAD_SLOW_BPM = 6.0
 
 
 def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:

@@ -28,27 +28,17 @@ from bench.common import peak_rss_mb, table
 from dsp.synchrony import synchrony
 from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit
 from dsp.synchrony_types import SynchronySettings
-from sensors.simulated import SimSettings, simulate
+from sensors.simulated import dyad_settings, simulate_dyad
 
-SLOW_BPM = 6.0
+#: Seeds of the leader a and the follower b of pair ``seed`` are these plus ``seed``.
+SEED_A, SEED_B = 1000, 5000
 
 
-def dyad(seed, duration_s, couple=0.0, lag_s=0.0, a_opts=None, b_opts=None):
-    """A leader a and a follower b (``couple`` of b's slow HR variance follows a)."""
-    a = SimSettings(seed=1000 + seed, slow_bpm=SLOW_BPM, subject="a", **(a_opts or {}))
-    b = SimSettings(
-        seed=5000 + seed,
-        slow_bpm=SLOW_BPM,
-        couple=couple,
-        lag_s=lag_s,
-        partner_seed=1000 + seed if couple > 0 else None,
-        subject="b",
-        hr_bpm=72.0,
-        breath_per_min=14.0,
-        **(b_opts or {}),
+def dyad(seed, duration_s, couple=0.0, lag_s=0.0, **opts):
+    """Pair ``seed`` of the benchmark (:func:`sensors.simulated.dyad_settings`)."""
+    return simulate_dyad(
+        dyad_settings(SEED_A + seed, SEED_B + seed, couple, lag_s, **opts), duration_s
     )
-    ra, rb = simulate(a, duration_s), simulate(b, duration_s)
-    return ra["t_s"], ra["rr_ms"], rb["t_s"], rb["rr_ms"]
 
 
 def naive_step(a: np.ndarray, b: np.ndarray, offsets: np.ndarray, w: int, m: int) -> float:

@@ -13,27 +13,23 @@ from dsp.synchrony import session_effect_size, synchrony
 from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit, _sliding_dot
 from dsp.synchrony_grid import _Grid
 from dsp.synchrony_types import SynchronySettings
-from sensors.simulated import SimSettings, SlowHeartRate, simulate
+from sensors.simulated import (
+    SimSettings,
+    SlowHeartRate,
+    dyad_settings,
+    dyad_slow_bpm,
+    simulate_dyad,
+)
 
-SLOW_BPM = 6.0
+#: Seeds of the leader a and the follower b of pair ``seed`` are these plus ``seed``.
+SEED_A, SEED_B = 100, 500
 
 
-def dyad(seed, couple=0.0, lag_s=0.0, duration_s=900.0, a_opts=None, b_opts=None):
-    """Beats of a (leader) and b (follows a's slow HR with ``couple`` and ``lag_s``)."""
-    a = SimSettings(seed=100 + seed, slow_bpm=SLOW_BPM, subject="a", **(a_opts or {}))
-    b = SimSettings(
-        seed=500 + seed,
-        slow_bpm=SLOW_BPM,
-        couple=couple,
-        lag_s=lag_s,
-        partner_seed=100 + seed if couple > 0 else None,
-        subject="b",
-        hr_bpm=72.0,
-        breath_per_min=14.0,
-        **(b_opts or {}),
+def dyad(seed, couple=0.0, lag_s=0.0, duration_s=900.0, **opts):
+    """Pair ``seed``: b follows a's slow HR with ``couple`` and ``lag_s`` (dyad_settings)."""
+    return simulate_dyad(
+        dyad_settings(SEED_A + seed, SEED_B + seed, couple, lag_s, **opts), duration_s
     )
-    ra, rb = simulate(a, duration_s), simulate(b, duration_s)
-    return ra["t_s"], ra["rr_ms"], rb["t_s"], rb["rr_ms"]
 
 
 def significant_fraction(trace):
@@ -79,8 +75,6 @@ def test_slow_heart_rate_is_a_unit_function_of_time_and_coupling_sets_correlatio
     x = np.array([slow(v) for v in t])
     assert x.std() == pytest.approx(1.0, abs=0.1)
     assert slow(123.4) == SlowHeartRate(7)(123.4)  # deterministic, no shared state
-    from sensors.simulated import dyad_slow_bpm
-
     follower = dyad_slow_bpm(
         SimSettings(seed=2, slow_bpm=1.0, couple=0.49, lag_s=2.0, partner_seed=7),
         SlowHeartRate(2),

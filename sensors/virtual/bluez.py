@@ -15,47 +15,48 @@ needs from org.bluez"):
 - A disconnection (asked for, or the strap dropping the link) unexports the GATT
   objects, then clears ``ServicesResolved`` and ``Connected``.
 
-The interface classes below declare their D-Bus signatures in annotations, which
-dbus-fast reads at class creation: this module must not use
-``from __future__ import annotations``.
+The D-Bus objects live in :mod:`sensors.virtual.bluez_adapter` (``Adapter1``,
+``Device1``) and :mod:`sensors.virtual.bluez_gatt` (services, characteristics,
+descriptors); :class:`BluezShim` here owns the bus name and the bumble central and
+drives them.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from bumble import gatt
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
-from bumble.gatt_client import CharacteristicProxy, DescriptorProxy, ServiceProxy
 from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
-from dbus_fast import BusType, DBusError, PropertyAccess, Variant
+from dbus_fast import BusType, DBusError, Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import (
-    DBusBool,
-    DBusBytes,
-    DBusDict,
-    DBusInt16,
-    DBusObjectPath,
-    DBusSignature,
-    DBusStr,
-    DBusUInt16,
+from dbus_fast.service import ServiceInterface
+
+from sensors.virtual.bluez_adapter import (
+    ADAPTER_PATH,
+    BLUEZ_SERVICE,
+    ERR_DOES_NOT_EXIST,
+    ERR_FAILED,
+    ERR_IN_PROGRESS,
+    ERR_NOT_READY,
+    Adapter1,
+    Device1,
+    RemoteDevice,
+    device_path,
+    uuid128,
 )
-from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
+from sensors.virtual.bluez_gatt import GattCharacteristic1, GattDescriptor1, GattService1
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ADAPTER_PATH", "BLUEZ_SERVICE", "BluezShim", "uuid128"]
 
-BLUEZ_SERVICE = "org.bluez"
-ADAPTER_PATH = "/org/bluez/hci0"
-ADAPTER_ADDRESS = "F0:0D:00:00:00:01"
 #: The virtual controller's own LE address on the link (bumble's LocalLink routes by
 #: random address).
 CENTRAL_LINK_ADDRESS = "C0:0D:00:00:00:01"
@@ -69,459 +70,6 @@ _MTU_REQUEST = 247
 #: Seconds a Connect waits for the device to advertise before failing (bleak's own
 #: timeout usually ends the attempt first, by calling Disconnect).
 CONNECT_TIMEOUT_S = 30.0
-
-DBusStrList = Annotated[list[str], DBusSignature("as")]
-DBusManufacturerData = Annotated[dict[int, Variant], DBusSignature("a{qv}")]
-
-_ERR_FAILED = "org.bluez.Error.Failed"
-_ERR_IN_PROGRESS = "org.bluez.Error.InProgress"
-_ERR_NOT_READY = "org.bluez.Error.NotReady"
-_ERR_NOT_CONNECTED = "org.bluez.Error.NotConnected"
-_ERR_DOES_NOT_EXIST = "org.bluez.Error.DoesNotExist"
-
-_FLAG_NAMES = [
-    (gatt.Characteristic.Properties.BROADCAST, "broadcast"),
-    (gatt.Characteristic.Properties.READ, "read"),
-    (gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE, "write-without-response"),
-    (gatt.Characteristic.Properties.WRITE, "write"),
-    (gatt.Characteristic.Properties.NOTIFY, "notify"),
-    (gatt.Characteristic.Properties.INDICATE, "indicate"),
-    (gatt.Characteristic.Properties.AUTHENTICATED_SIGNED_WRITES, "authenticated-signed-writes"),
-    (gatt.Characteristic.Properties.EXTENDED_PROPERTIES, "extended-properties"),
-]
-
-
-def uuid128(uuid: UUID) -> str:
-    """Return a bumble UUID as BlueZ writes it: lower-case 128-bit with dashes."""
-    h = bytes(reversed(uuid.to_bytes(force_128=True))).hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _device_path(address: str) -> str:
-    return f"{ADAPTER_PATH}/dev_{address.upper().replace(':', '_')}"
-
-
-# ---------------------------------------------------------------------------- Adapter1
-
-
-class Adapter1(ServiceInterface):
-    """``org.bluez.Adapter1`` of the virtual controller ``hci0``."""
-
-    def __init__(self, shim: "BluezShim") -> None:
-        super().__init__("org.bluez.Adapter1")
-        self._shim = shim
-
-    @dbus_method()
-    async def StartDiscovery(self):
-        """Start scanning (one discovery session, as BlueZ allows per client)."""
-        await self._shim.start_discovery()
-
-    @dbus_method()
-    async def StopDiscovery(self):
-        """Stop scanning and invalidate RSSI of the known devices."""
-        await self._shim.stop_discovery()
-
-    @dbus_method()
-    def SetDiscoveryFilter(self, filters: DBusDict):
-        """Keep the UUID filter; other keys (Transport, DuplicateData, ...) are accepted."""
-        uuids = filters.get("UUIDs")
-        self._shim.filter_uuids = {u.lower() for u in uuids.value} if uuids else set()
-
-    @dbus_method()
-    def GetDiscoveryFilters(self) -> DBusStrList:
-        """Return the discovery filter keys understood."""
-        return ["UUIDs", "RSSI", "Pathloss", "Transport", "DuplicateData", "Discoverable"]
-
-    @dbus_method()
-    def RemoveDevice(self, device: DBusObjectPath):
-        """Forget a device (disconnecting it first)."""
-        self._shim.remove_device(device)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Address(self) -> DBusStr:
-        """Return the controller address."""
-        return ADAPTER_ADDRESS
-
-    @dbus_property(access=PropertyAccess.READ)
-    def AddressType(self) -> DBusStr:
-        """Return the controller address type."""
-        return "public"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Name(self) -> DBusStr:
-        """System name."""
-        return "heartsync-virtual"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Alias(self) -> DBusStr:
-        """Friendly name."""
-        return "heartsync-virtual"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Powered(self) -> DBusBool:
-        """Radio on."""
-        return self._shim.powered
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Discovering(self) -> DBusBool:
-        """Discovery running."""
-        return self._shim.discovering
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Roles(self) -> DBusStrList:
-        """Supported LE roles."""
-        return list(self._shim.roles)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUIDs(self) -> DBusStrList:
-        """Local services."""
-        return []
-
-
-# ---------------------------------------------------------------------------- Device1
-
-
-class Device1(ServiceInterface):
-    """``org.bluez.Device1`` of one remote device seen while discovering."""
-
-    def __init__(self, shim: "BluezShim", remote: "_Remote") -> None:
-        super().__init__("org.bluez.Device1")
-        self._shim = shim
-        self._remote = remote
-        self.trusted = False
-        self.blocked = False
-
-    @dbus_method()
-    async def Connect(self):
-        """Connect and resolve services; returns when ServicesResolved is set."""
-        await self._shim.connect(self._remote)
-
-    @dbus_method()
-    async def Disconnect(self):
-        """Disconnect (or cancel a pending Connect)."""
-        await self._shim.disconnect(self._remote)
-
-    @dbus_method()
-    async def Pair(self):
-        """Heart-rate straps need no pairing: connect, and report success."""
-        await self._shim.connect(self._remote)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Address(self) -> DBusStr:
-        """Device address."""
-        return self._remote.address
-
-    @dbus_property(access=PropertyAccess.READ)
-    def AddressType(self) -> DBusStr:
-        """``public`` or ``random``."""
-        return self._remote.address_type
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Name(self) -> DBusStr:
-        """Advertised name."""
-        return self._remote.name or ""
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Alias(self) -> DBusStr:
-        """Name, or the address with dashes when there is none (BlueZ's rule)."""
-        return self._remote.alias
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Adapter(self) -> DBusObjectPath:
-        """Adapter object."""
-        return ADAPTER_PATH
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Paired(self) -> DBusBool:
-        """Never paired."""
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Bonded(self) -> DBusBool:
-        """Never bonded."""
-        return False
-
-    @dbus_property()
-    def Trusted(self) -> DBusBool:
-        """Trusted flag (read/write)."""
-        return self.trusted
-
-    @Trusted.setter
-    def Trusted(self, value: DBusBool):
-        self.trusted = value
-
-    @dbus_property()
-    def Blocked(self) -> DBusBool:
-        """Blocked flag (read/write)."""
-        return self.blocked
-
-    @Blocked.setter
-    def Blocked(self, value: DBusBool):
-        self.blocked = value
-
-    @dbus_property(access=PropertyAccess.READ)
-    def LegacyPairing(self) -> DBusBool:
-        """LE devices: false."""
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Connected(self) -> DBusBool:
-        """Link up."""
-        return self._remote.connection is not None
-
-    @dbus_property(access=PropertyAccess.READ)
-    def ServicesResolved(self) -> DBusBool:
-        """GATT objects exported."""
-        return self._remote.services_resolved
-
-    @dbus_property(access=PropertyAccess.READ)
-    def RSSI(self) -> DBusInt16:
-        """Signal strength of the last advertisement, dBm."""
-        return self._remote.rssi
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUIDs(self) -> DBusStrList:
-        """Advertised (and, once resolved, discovered) service UUIDs."""
-        return list(self._remote.uuids)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def ManufacturerData(self) -> DBusManufacturerData:
-        """Manufacturer-specific advertising data by company id."""
-        return {k: Variant("ay", v) for k, v in self._remote.manufacturer_data.items()}
-
-    @dbus_property(access=PropertyAccess.READ)
-    def ServiceData(self) -> DBusDict:
-        """Service data by UUID."""
-        return {k: Variant("ay", v) for k, v in self._remote.service_data.items()}
-
-
-# ---------------------------------------------------------------------------- GATT
-
-
-class GattService1(ServiceInterface):
-    """``org.bluez.GattService1`` of a discovered primary service."""
-
-    def __init__(self, device_path: str, service: ServiceProxy) -> None:
-        super().__init__("org.bluez.GattService1")
-        self._device_path = device_path
-        self._service = service
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> DBusStr:
-        """Service UUID."""
-        return uuid128(self._service.uuid)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Primary(self) -> DBusBool:
-        """Primary service."""
-        return True
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Device(self) -> DBusObjectPath:
-        """Owning device object."""
-        return self._device_path
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Includes(self) -> Annotated[list[str], DBusSignature("ao")]:
-        """Included services (none)."""
-        return []
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Handle(self) -> DBusUInt16:
-        """Attribute handle."""
-        return self._service.handle
-
-
-class GattCharacteristic1(ServiceInterface):
-    """``org.bluez.GattCharacteristic1`` of a discovered characteristic."""
-
-    def __init__(
-        self, shim: "BluezShim", remote: "_Remote", service_path: str, char: CharacteristicProxy
-    ) -> None:
-        super().__init__("org.bluez.GattCharacteristic1")
-        self._shim = shim
-        self._remote = remote
-        self._service_path = service_path
-        self._char = char
-        self.value = b""
-        self.notifying = False
-
-    def _peer(self) -> Peer:
-        peer = self._remote.peer
-        if peer is None or self._remote.connection is None:
-            raise DBusError(_ERR_FAILED, "Not connected")
-        return peer
-
-    @dbus_method()
-    async def ReadValue(self, options: DBusDict) -> DBusBytes:
-        """Read from the device; the value also lands in ``Value`` (as in BlueZ)."""
-        value = await _att(self._peer().read_value(self._char))
-        self.value = bytes(value)
-        self.emit_properties_changed({"Value": self.value})
-        return self.value
-
-    @dbus_method()
-    async def WriteValue(self, value: DBusBytes, options: DBusDict):
-        """Write to the device (with response unless ``type`` is ``command``)."""
-        kind = options.get("type")
-        with_response = not (kind is not None and kind.value == "command")
-        await _att(self._peer().write_value(self._char, bytes(value), with_response))
-
-    @dbus_method()
-    async def StartNotify(self):
-        """Enable notifications; each one is a PropertiesChanged of ``Value``."""
-        peer = self._peer()
-        if self.notifying:
-            return
-        await _att(peer.subscribe(self._char, self._on_value))
-        self.notifying = True
-        self.emit_properties_changed({"Notifying": True})
-
-    @dbus_method()
-    async def StopNotify(self):
-        """Disable notifications."""
-        if not self.notifying:
-            return
-        self.notifying = False
-        self.emit_properties_changed({"Notifying": False})
-        peer = self._remote.peer
-        if peer is not None and self._remote.connection is not None:
-            with contextlib.suppress(Exception):
-                await peer.unsubscribe(self._char, self._on_value)
-
-    def _on_value(self, value: bytes) -> None:
-        self.value = bytes(value)
-        self.emit_properties_changed({"Value": self.value})
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> DBusStr:
-        """Characteristic UUID."""
-        return uuid128(self._char.uuid)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Service(self) -> DBusObjectPath:
-        """Owning service object."""
-        return self._service_path
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Value(self) -> DBusBytes:
-        """Last value read or notified."""
-        return self.value
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Notifying(self) -> DBusBool:
-        """Notifications enabled."""
-        return self.notifying
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Flags(self) -> DBusStrList:
-        """Properties in BlueZ's lower-case names."""
-        return [name for flag, name in _FLAG_NAMES if self._char.properties & flag]
-
-    @dbus_property(access=PropertyAccess.READ)
-    def MTU(self) -> DBusUInt16:
-        """ATT MTU of the link."""
-        return self._remote.mtu
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Handle(self) -> DBusUInt16:
-        """Attribute handle of the declaration."""
-        return self._char.handle - 1
-
-
-class GattDescriptor1(ServiceInterface):
-    """``org.bluez.GattDescriptor1`` of a discovered descriptor."""
-
-    def __init__(self, remote: "_Remote", char_path: str, desc: DescriptorProxy) -> None:
-        super().__init__("org.bluez.GattDescriptor1")
-        self._remote = remote
-        self._char_path = char_path
-        self._desc = desc
-        self.value = b""
-
-    def _peer(self) -> Peer:
-        peer = self._remote.peer
-        if peer is None or self._remote.connection is None:
-            raise DBusError(_ERR_FAILED, "Not connected")
-        return peer
-
-    @dbus_method()
-    async def ReadValue(self, options: DBusDict) -> DBusBytes:
-        """Read the descriptor from the device."""
-        self.value = bytes(await _att(self._peer().read_value(self._desc)))
-        return self.value
-
-    @dbus_method()
-    async def WriteValue(self, value: DBusBytes, options: DBusDict):
-        """Write the descriptor."""
-        await _att(self._peer().write_value(self._desc, bytes(value), True))
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> DBusStr:
-        """Descriptor UUID."""
-        return uuid128(self._desc.type)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Characteristic(self) -> DBusObjectPath:
-        """Owning characteristic object."""
-        return self._char_path
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Value(self) -> DBusBytes:
-        """Last value read."""
-        return self.value
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Flags(self) -> DBusStrList:
-        """Access flags."""
-        return ["read", "write"]
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Handle(self) -> DBusUInt16:
-        """Attribute handle."""
-        return self._desc.handle
-
-
-async def _att(awaitable: Any) -> Any:
-    """Await a bumble GATT operation, turning its failures into BlueZ's D-Bus errors."""
-    try:
-        return await awaitable
-    except DBusError:
-        raise
-    except Exception as exc:
-        code = getattr(exc, "error_code", None)
-        if isinstance(code, int):
-            raise DBusError(_ERR_FAILED, f"Operation failed with ATT error: 0x{code:02x}") from exc
-        raise DBusError(_ERR_FAILED, f"{type(exc).__name__}: {exc}") from exc
-
-
-# ---------------------------------------------------------------------------- the shim
-
-
-class _Remote:
-    """What the shim knows about one remote device."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        self.address_type = "random" if int(address[:2], 16) >= 0xC0 else "public"
-        self.path = _device_path(address)
-        self.name: str | None = None
-        self.rssi = -127
-        self.rssi_valid = False
-        self.uuids: list[str] = []
-        self.manufacturer_data: dict[int, bytes] = {}
-        self.service_data: dict[str, bytes] = {}
-        self.connection: Connection | None = None
-        self.peer: Peer | None = None
-        self.services_resolved = False
-        self.mtu = 23
-        self.iface: Device1 | None = None
-        self.gatt_objects: list[tuple[str, ServiceInterface]] = []
-        self.connect_task: asyncio.Task[Connection] | None = None
-
-    @property
-    def alias(self) -> str:
-        return self.name or self.address.replace(":", "-")
 
 
 class BluezShim:
@@ -560,7 +108,7 @@ class BluezShim:
         self.roles = ("central", "peripheral")
         self.filter_uuids: set[str] = set()
         self.connect_timeout_s = CONNECT_TIMEOUT_S
-        self._remotes: dict[str, _Remote] = {}
+        self._remotes: dict[str, RemoteDevice] = {}
         self._bus: MessageBus | None = None
         self._adapter = Adapter1(self)
         self._connect_lock = asyncio.Lock()
@@ -604,7 +152,7 @@ class BluezShim:
 
     def device_path(self, address: str) -> str:
         """D-Bus object path of the device with ``address``."""
-        return _device_path(address)
+        return device_path(address)
 
     async def set_powered(self, powered: bool) -> None:
         """Turn the virtual radio on or off (off drops every link and stops discovery)."""
@@ -621,9 +169,9 @@ class BluezShim:
     async def start_discovery(self) -> None:
         """Start the central's scanner (``Adapter1.StartDiscovery``)."""
         if not self.powered:
-            raise DBusError(_ERR_NOT_READY, "Resource Not Ready")
+            raise DBusError(ERR_NOT_READY, "Resource Not Ready")
         if self.discovering:
-            raise DBusError(_ERR_IN_PROGRESS, "Operation already in progress")
+            raise DBusError(ERR_IN_PROGRESS, "Operation already in progress")
         self.discovering = True
         await self.central.start_scanning(filter_duplicates=False)
         self._adapter.emit_properties_changed({"Discovering": True})
@@ -631,7 +179,7 @@ class BluezShim:
     async def stop_discovery(self) -> None:
         """Stop the scanner and invalidate RSSI (``Adapter1.StopDiscovery``)."""
         if not self.discovering:
-            raise DBusError(_ERR_FAILED, "No discovery started")
+            raise DBusError(ERR_FAILED, "No discovery started")
         self.discovering = False
         with contextlib.suppress(Exception):
             await self.central.stop_scanning()
@@ -674,7 +222,7 @@ class BluezShim:
 
         remote = self._remotes.get(address)
         if remote is None or remote.iface is None:
-            remote = remote or _Remote(address)
+            remote = remote or RemoteDevice(address)
             remote.name, remote.rssi, remote.rssi_valid = name, rssi, True
             remote.uuids, remote.manufacturer_data = uuids, manufacturer
             remote.iface = Device1(self, remote)
@@ -703,7 +251,7 @@ class BluezShim:
         """Forget the device at ``path`` (``Adapter1.RemoveDevice``)."""
         remote = next((r for r in self._remotes.values() if r.path == path), None)
         if remote is None or remote.iface is None:
-            raise DBusError(_ERR_DOES_NOT_EXIST, "Does Not Exist")
+            raise DBusError(ERR_DOES_NOT_EXIST, "Does Not Exist")
         if remote.connection is not None:
             self._spawn_disconnect(remote)
         assert self._bus is not None
@@ -711,7 +259,7 @@ class BluezShim:
         remote.iface = None
         del self._remotes[remote.address]
 
-    def _spawn_disconnect(self, remote: _Remote) -> None:
+    def _spawn_disconnect(self, remote: RemoteDevice) -> None:
         if remote.connection is not None:
             self._spawn(remote.connection.disconnect())
 
@@ -727,20 +275,20 @@ class BluezShim:
 
     # ------------------------------------------------------------------ connections
 
-    async def connect(self, remote: _Remote) -> None:
+    async def connect(self, remote: RemoteDevice) -> None:
         """Connect ``remote``, resolve its services and export the GATT objects.
 
         Like a controller's LE connection, the attempt waits until the device
         advertises; bleak ends it on its own timeout by calling Disconnect.
         """
         if not self.powered:
-            raise DBusError(_ERR_NOT_READY, "Resource Not Ready")
+            raise DBusError(ERR_NOT_READY, "Resource Not Ready")
         if remote.connection is not None:
             if remote.services_resolved:
                 return
-            raise DBusError(_ERR_IN_PROGRESS, "In Progress")
+            raise DBusError(ERR_IN_PROGRESS, "In Progress")
         if remote.connect_task is not None:
-            raise DBusError(_ERR_IN_PROGRESS, "In Progress")
+            raise DBusError(ERR_IN_PROGRESS, "In Progress")
         task = asyncio.ensure_future(self._connect_when_advertising(remote))
         remote.connect_task = task
         try:
@@ -750,9 +298,9 @@ class BluezShim:
             if current is not None and current.cancelling():
                 task.cancel()
                 raise
-            raise DBusError(_ERR_FAILED, "Operation was cancelled") from None
+            raise DBusError(ERR_FAILED, "Operation was cancelled") from None
         except TimeoutError:
-            raise DBusError(_ERR_FAILED, "le-connection-abort-by-local") from None
+            raise DBusError(ERR_FAILED, "le-connection-abort-by-local") from None
         finally:
             remote.connect_task = None
         remote.connection = connection
@@ -769,9 +317,9 @@ class BluezShim:
             if remote.connection is connection:
                 with contextlib.suppress(Exception):
                     await connection.disconnect()
-            raise DBusError(_ERR_FAILED, f"Service discovery failed: {exc}") from exc
+            raise DBusError(ERR_FAILED, f"Service discovery failed: {exc}") from exc
 
-    async def _connect_when_advertising(self, remote: _Remote) -> Connection:
+    async def _connect_when_advertising(self, remote: RemoteDevice) -> Connection:
         """Wait until ``remote`` advertises on the link, then connect (one at a time).
 
         bumble's controller cannot cancel a pending LE connection, so the central is
@@ -802,7 +350,7 @@ class BluezShim:
                     return True
         return False
 
-    async def _resolve_services(self, remote: _Remote) -> None:
+    async def _resolve_services(self, remote: RemoteDevice) -> None:
         peer = remote.peer
         assert peer is not None and self._bus is not None
         with contextlib.suppress(Exception):
@@ -822,7 +370,7 @@ class BluezShim:
             exported.append((service_path, GattService1(remote.path, service)))
             for char in service.characteristics:
                 char_path = f"{service_path}/char{char.handle - 1:04x}"
-                exported.append((char_path, GattCharacteristic1(self, remote, service_path, char)))
+                exported.append((char_path, GattCharacteristic1(remote, service_path, char)))
                 for desc in char.descriptors:
                     desc_path = f"{char_path}/desc{desc.handle:04x}"
                     exported.append((desc_path, GattDescriptor1(remote, char_path, desc)))
@@ -836,7 +384,7 @@ class BluezShim:
         remote.iface.emit_properties_changed({"UUIDs": list(remote.uuids)})
         remote.iface.emit_properties_changed({"ServicesResolved": True})
 
-    async def disconnect(self, remote: _Remote) -> None:
+    async def disconnect(self, remote: RemoteDevice) -> None:
         """Disconnect ``remote`` or cancel its pending connection."""
         task = remote.connect_task
         if task is not None and not task.done():
@@ -858,7 +406,7 @@ class BluezShim:
         if remote.connection is connection:
             self._on_disconnection(remote, connection)
 
-    def _on_disconnection(self, remote: _Remote, connection: Connection) -> None:
+    def _on_disconnection(self, remote: RemoteDevice, connection: Connection) -> None:
         if remote.connection is not connection:
             return
         log.debug("virtual BlueZ: %s disconnected", remote.address)

@@ -1,7 +1,4 @@
-"""Bluetooth LE heart-rate straps through bleak: discovery, connection, beats, reconnection.
-
-Any strap with the standard Heart Rate Service (0x180D) works: Polar, Garmin, Wahoo,
-Decathlon, generic. Discovery filters on the service UUID, never on a name.
+"""The Bluetooth LE heart-rate source: connection, beats, reconnection.
 
 Data path (DESIGN.md, "Threads and time"): bleak calls :meth:`_on_notification` on the
 engine loop; it only stamps the arrival on the LSL clock and enqueues the bytes.
@@ -12,34 +9,22 @@ A dropped link is an item in the same queue, after every notification received
 before it, so no beat before a drop is lost; the source then reconnects by itself
 with capped exponential backoff and reports the gap.
 
-Two straps on one adapter are two sources; scanning and connecting are serialised
-under one lock per event loop (BlueZ allows one discovery per client and one LE
-connection attempt at a time), and each source connects with the ``BLEDevice`` its
-scan returned, as in bleak's ``two_devices`` example.
+Each source connects with the ``BLEDevice`` its scan returned, as in bleak's
+``two_devices`` example, under :func:`sensors.ble.discovery.adapter_lock`.
 """
 
 import asyncio
 import contextlib
-import errno
 import logging
 import math
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDBusError,
-    BleakDeviceNotFoundError,
-    BleakError,
-)
 
 from dsp.types import Beat
 from sensors.base import (
@@ -52,30 +37,28 @@ from sensors.base import (
     SourceStatus,
 )
 from sensors.beat_clock import BeatClock
+from sensors.ble.discovery import (
+    BATTERY_LEVEL_UUID,
+    HEART_RATE_MEASUREMENT_UUID,
+    MANUFACTURER_NAME_UUID,
+    MODEL_NUMBER_UUID,
+    SCAN_SLICE_S,
+    adapter_lock,
+    find_strap,
+)
+from sensors.ble.errors import (
+    FIX_NOT_FOUND,
+    FIX_TIMEOUT,
+    SETUP_ERRORS,
+    adapter_problem,
+    describe_ble_error,
+)
 from sensors.clock import now
 from sensors.hr_measurement import parse
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "BATTERY_LEVEL_UUID",
-    "HEART_RATE_MEASUREMENT_UUID",
-    "HEART_RATE_SERVICE_UUID",
-    "BleHeartRateSource",
-    "StrapInfo",
-    "describe_ble_error",
-    "scan",
-]
-
-HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
-HEART_RATE_MEASUREMENT_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
-BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
-MANUFACTURER_NAME_UUID = "00002a29-0000-1000-8000-00805f9b34fb"
-MODEL_NUMBER_UUID = "00002a24-0000-1000-8000-00805f9b34fb"
-
-#: Longest single scan while holding the adapter, seconds; a longer search is several
-#: slices so that a second strap's source gets its turn in between.
-SCAN_SLICE_S = 3.0
+__all__ = ["CONTACT_SETTLE_S", "HR_ONLY_WARNING_COUNT", "QUEUE_LIMIT", "BleHeartRateSource"]
 
 #: Notifications kept while the engine is busy; beyond this the oldest are dropped
 #: (and counted). At 1 notification/s this is hours of backlog.
@@ -88,212 +71,6 @@ HR_ONLY_WARNING_COUNT = 30
 #: Seconds after a (re)connection during which contact=false is expected (straps
 #: report no contact for their first notifications) and only logged at INFO.
 CONTACT_SETTLE_S = 10.0
-
-_SETUP_ERRORS = (BleakError, OSError, EOFError, TimeoutError)
-
-
-# ---------------------------------------------------------------------------- scanning
-
-
-@dataclass(frozen=True, slots=True)
-class StrapInfo:
-    """A heart-rate strap seen advertising.
-
-    Attributes
-    ----------
-    name : str or None
-        Advertised name (None when the strap sends none).
-    address : str
-        Bluetooth address (on macOS, CoreBluetooth's UUID for the device).
-    rssi : int or None
-        Signal strength of the last advertisement, dBm.
-    """
-
-    name: str | None
-    address: str
-    rssi: int | None
-
-
-_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _adapter_lock() -> asyncio.Lock:
-    """Return the lock that serialises scans and connection attempts on this loop."""
-    loop = asyncio.get_running_loop()
-    lock = _locks.get(loop)
-    if lock is None:
-        lock = _locks[loop] = asyncio.Lock()
-    return lock
-
-
-async def scan(timeout_s: float = 5.0) -> list[StrapInfo]:
-    """List heart-rate straps advertising the Heart Rate Service (0x180D).
-
-    Parameters
-    ----------
-    timeout_s : float
-        How long to listen, seconds.
-
-    Returns
-    -------
-    list of StrapInfo
-        Straps found, strongest signal first.
-
-    Raises
-    ------
-    SensorError
-        When Bluetooth cannot be used (off, no adapter, no permission); the message
-        says what to do.
-    """
-    try:
-        async with _adapter_lock():
-            found = await BleakScanner.discover(
-                timeout=timeout_s, service_uuids=[HEART_RATE_SERVICE_UUID], return_adv=True
-            )
-    except _SETUP_ERRORS as exc:
-        raise SensorError(describe_ble_error(exc)) from exc
-    straps = [
-        StrapInfo(dev.name or adv.local_name, dev.address, adv.rssi) for dev, adv in found.values()
-    ]
-    straps.sort(key=lambda s: -(s.rssi if s.rssi is not None else -999))
-    return straps
-
-
-def _matches(target: str, device: BLEDevice, adv: AdvertisementData) -> bool:
-    """Whether an advertising strap is the one a ``ble:`` spec names.
-
-    The target matches the address (case-insensitive), the full name, or the last
-    word of the name (the device ID printed on a Polar strap).
-    """
-    want = target.strip().casefold()
-    if device.address.casefold() == want:
-        return True
-    name = (device.name or adv.local_name or "").strip().casefold()
-    return bool(name) and (name == want or name.rsplit(" ", 1)[-1] == want)
-
-
-# ---------------------------------------------------------------------------- errors
-
-
-_FIX_OFF = (
-    "Bluetooth is turned off. Turn it on (Linux: `bluetoothctl power on` or the system "
-    "settings; macOS and Windows: the Bluetooth switch in the settings) and try again."
-)
-_FIX_NO_ADAPTER = (
-    "No Bluetooth adapter was found. Enable the built-in adapter or plug in a Bluetooth "
-    "4.0+ (LE) dongle; on Linux check `rfkill list` and `systemctl status bluetooth`."
-)
-_FIX_NO_LE = (
-    "The Bluetooth adapter cannot act as a Bluetooth LE central. Use a Bluetooth 4.0+ (LE) adapter."
-)
-_FIX_PERMISSION = (
-    "Permission to use Bluetooth was denied. On macOS open System Settings > Privacy & "
-    "Security > Bluetooth, allow the terminal or app that runs heartsync, then restart it. "
-    "On Linux make sure your user may talk to BlueZ (the 'bluetooth' group or the D-Bus policy)."
-)
-_FIX_NO_BLUEZ = (
-    "The Bluetooth service (BlueZ) is not running or the system D-Bus is unreachable. "
-    "Start it with `sudo systemctl start bluetooth` and try again."
-)
-_FIX_BUSY_STRAP = (
-    "The strap did not accept the connection. A Polar H10 (like most straps) allows only "
-    "one connection: close the Polar Beat/Flow or other fitness app, or switch off "
-    "Bluetooth on the phone or watch it is connected to, then try again."
-)
-_FIX_TIMEOUT = (
-    "The strap did not answer in time. It may be connected to a phone or another app "
-    "(a Polar H10 allows only one connection), asleep (put it on and moisten the "
-    "electrodes) or out of range (come closer)."
-)
-_FIX_NOT_FOUND = (
-    "The strap is not visible. Put it on and moisten the electrodes so it wakes up, make "
-    "sure it is not connected to a phone or another app (a Polar H10 allows only one "
-    "connection), and run `heartsync scan` to list the straps in range."
-)
-
-
-def describe_ble_error(exc: BaseException) -> str:
-    """Turn a bleak or OS error into a message that says what happened and what to do.
-
-    Parameters
-    ----------
-    exc : BaseException
-        The error raised by bleak, the OS Bluetooth stack or this module.
-
-    Returns
-    -------
-    str
-        One or two sentences for the UI and the command line.
-    """
-    if isinstance(exc, SensorError):
-        return str(exc)
-    if isinstance(exc, BleakBluetoothNotAvailableError):
-        reason = exc.reason
-        if reason == BleakBluetoothNotAvailableReason.POWERED_OFF:
-            return _FIX_OFF
-        if reason == BleakBluetoothNotAvailableReason.NO_BLUETOOTH:
-            return _FIX_NO_ADAPTER
-        if reason == BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE:
-            return _FIX_NO_LE
-        if reason in (
-            BleakBluetoothNotAvailableReason.DENIED_BY_USER,
-            BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM,
-            BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN,
-        ):
-            return _FIX_PERMISSION
-        return f"Bluetooth is not available ({exc.args[0]}). {_FIX_OFF}"
-    if isinstance(exc, BleakDBusError):
-        name = exc.dbus_error
-        if name in (
-            "org.freedesktop.DBus.Error.ServiceUnknown",
-            "org.freedesktop.DBus.Error.NameHasNoOwner",
-            "org.freedesktop.DBus.Error.NoServer",
-        ):
-            return _FIX_NO_BLUEZ
-        if name in ("org.freedesktop.DBus.Error.AccessDenied", "org.bluez.Error.NotAuthorized"):
-            return _FIX_PERMISSION
-        if name == "org.bluez.Error.NotReady":
-            return _FIX_OFF
-        if name == "org.bluez.Error.InProgress":
-            return (
-                "Bluetooth is busy with another scan or connection (another app?). "
-                "Close other Bluetooth apps and try again."
-            )
-        if name in ("org.bluez.Error.Failed", "org.bluez.Error.NotAvailable"):
-            return f"{_FIX_BUSY_STRAP} ({exc.dbus_error_details or name})"
-        return f"Bluetooth error {exc}. {_FIX_TIMEOUT}"
-    if isinstance(exc, BleakDeviceNotFoundError):
-        return f"Strap {exc.identifier} was not found. {_FIX_NOT_FOUND}"
-    if isinstance(exc, TimeoutError):
-        return _FIX_TIMEOUT
-    if isinstance(exc, PermissionError):
-        return _FIX_PERMISSION
-    if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
-        return _FIX_NO_BLUEZ
-    text = str(exc)
-    lowered = text.lower()
-    if "unauthorized" in lowered or "not authorized" in lowered or "denied" in lowered:
-        return _FIX_PERMISSION
-    if "turned off" in lowered or "powered off" in lowered or "not ready" in lowered:
-        return _FIX_OFF  # macOS "Bluetooth device is turned off", Windows "not ready"
-    if "no bluetooth adapters" in lowered or ("adapter" in lowered and "not found" in lowered):
-        return _FIX_NO_ADAPTER
-    if "unreachable" in lowered or "connection refused" in lowered or "abort" in lowered:
-        return _FIX_BUSY_STRAP
-    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTDOWN, errno.EHOSTUNREACH):
-        return _FIX_TIMEOUT
-    return f"Bluetooth error: {text or type(exc).__name__}. {_FIX_TIMEOUT}"
-
-
-def _adapter_problem(exc: BaseException) -> bool:
-    """Tell whether retrying cannot help until the user acts (off, no adapter, denied)."""
-    message = describe_ble_error(exc)
-    return message in (_FIX_OFF, _FIX_NO_ADAPTER, _FIX_NO_LE, _FIX_PERMISSION, _FIX_NO_BLUEZ)
-
-
-# ---------------------------------------------------------------------------- the source
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,8 +312,8 @@ class BleHeartRateSource(BaseSource):
         last_exc: BaseException | None = None
         while (remaining := deadline - loop.time()) > 0:
             try:
-                async with _adapter_lock():
-                    device = await self._find(self.target, min(remaining, SCAN_SLICE_S))
+                async with adapter_lock():
+                    device = await find_strap(self.target, min(remaining, SCAN_SLICE_S))
                     if device is not None:
                         seen = device
                         self._status_now(
@@ -550,7 +327,7 @@ class BleHeartRateSource(BaseSource):
                 self._status_now(SourceState.FAILED, str(exc))
                 raise
             except Exception as exc:  # bleak, D-Bus, OS: judged by describe_ble_error
-                if _adapter_problem(exc):
+                if adapter_problem(exc):
                     message = describe_ble_error(exc)
                     self._status_now(SourceState.FAILED, message)
                     raise SensorError(message) from exc
@@ -560,24 +337,16 @@ class BleHeartRateSource(BaseSource):
         if seen is None:
             message = (
                 f"No heart-rate strap matching {self.target!r} was found within "
-                f"{self.scan_timeout_s:g} s. {_FIX_NOT_FOUND}"
+                f"{self.scan_timeout_s:g} s. {FIX_NOT_FOUND}"
             )
         else:
-            why = describe_ble_error(last_exc) if last_exc is not None else _FIX_TIMEOUT
+            why = describe_ble_error(last_exc) if last_exc is not None else FIX_TIMEOUT
             message = (
                 f"Found {seen.name or self.target} ({seen.address}) but could not connect "
                 f"within {self.scan_timeout_s:g} s. {why}"
             )
         self._status_now(SourceState.FAILED, message)
         raise DeviceNotFoundError(message)
-
-    async def _find(self, target: str, timeout_s: float) -> BLEDevice | None:
-        """Scan for a Heart Rate Service device matching ``target``."""
-        return await BleakScanner.find_device_by_filter(
-            lambda device, adv: _matches(target, device, adv),
-            timeout=timeout_s,
-            service_uuids=[HEART_RATE_SERVICE_UUID],
-        )
 
     async def _connect(self, device: BLEDevice) -> None:
         """Connect to ``device``, read its details and subscribe to 0x2A37."""
@@ -622,7 +391,7 @@ class BleHeartRateSource(BaseSource):
                 continue
             try:
                 values[uuid] = bytes(await client.read_gatt_char(char))
-            except _SETUP_ERRORS as exc:
+            except SETUP_ERRORS as exc:
                 log.debug("%s: could not read %s: %s", self.name, uuid, exc)
         battery = values.get(BATTERY_LEVEL_UUID)
         self.battery_pct = battery[0] if battery else None
@@ -659,15 +428,15 @@ class BleHeartRateSource(BaseSource):
                 f"link lost; reconnecting (attempt {attempt + 1}, gap {gap_s:.1f} s so far)",
             )
             try:
-                async with _adapter_lock():
-                    device = await self._find(self.address, self.reconnect_scan_s)
+                async with adapter_lock():
+                    device = await find_strap(self.address, self.reconnect_scan_s)
                     if device is not None:
                         await self._connect(device)
                         break
                 reason = "strap not advertising (out of range, asleep or connected elsewhere)"
             except Exception as exc:  # never let a failed attempt end the session
                 reason = describe_ble_error(exc)
-                if not isinstance(exc, (*_SETUP_ERRORS, SensorError)):
+                if not isinstance(exc, (*SETUP_ERRORS, SensorError)):
                     log.warning("%s: unexpected error while reconnecting", self.name, exc_info=exc)
             delay_s = min(self.backoff_initial_s * 2.0**attempt, self.backoff_max_s)
             attempt += 1
