@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from app.beat_gate import BeatGate
 from app.sinks import Sink
 from app.snapshot import (
     CalibrationView,
@@ -69,6 +70,7 @@ class _Subject:
     calibration_done: asyncio.Future | None = None
     calibration_view: CalibrationView | None = None
     cached: SubjectSnapshot | None = None
+    gate: BeatGate | None = None
 
 
 class Engine:
@@ -110,6 +112,7 @@ class Engine:
         self._clock_offset = 0.0  # stream time minus LSL clock, fixed at the first beat
         self._started = False
         self._errors: list[str] = []
+        self.sink_failures: list[str] = []
         self._last_publish = -math.inf
         self._running = False
         self._stop = asyncio.Event()
@@ -126,6 +129,7 @@ class Engine:
             self._sync_history = SynchronyHistory(*subjects, history_s=600.0)
         for s in sources:
             s.add_status_listener(self._on_status)
+            self._subjects[s.subject].gate = BeatGate(s.subject)
 
     def add_status_listener(self, listener) -> None:
         """Call ``listener(source_name, status)`` on every source's status change.
@@ -158,25 +162,51 @@ class Engine:
     # ``write_marker(t, text)``, ``write_event(t, event_dict)`` and
     # ``write_sample(spec, subject, t, values)`` (see app.streams.specs.StreamSink).
 
-    def _sinks_with(self, method: str) -> list:
-        return [f for f in (getattr(s, method, None) for s in self.sinks) if f is not None]
+    # A sink that raises is closed, logged and dropped; the others go on (one failing
+    # outlet or a closed pipe must not end a session or leave a recording unclosed).
+
+    def _to_sinks(self, method: str, *args: object) -> None:
+        for sink in self.sinks:
+            call = getattr(sink, method, None)
+            if call is None:
+                continue
+            try:
+                call(*args)
+            except Exception as exc:  # any sink, any failure: isolate it
+                self._sink_failed(sink, method, exc)
+
+    def _sink_failed(self, sink: Sink, method: str, exc: Exception) -> None:
+        what = f"{type(sink).__name__} failed in {method} ({type(exc).__name__}: {exc})"
+        log.error("%s; it was closed, the session goes on", what)
+        self.sink_failures.append(what)
+        self.sinks = [s for s in self.sinks if s is not sink]
+        self._close(sink)
+
+    @staticmethod
+    def _close(sink: Sink) -> None:
+        try:
+            sink.close()
+        except Exception as exc:
+            log.error("closing %s failed (%s: %s)", type(sink).__name__, type(exc).__name__, exc)
+
+    @property
+    def beats_dropped(self) -> int:
+        """Beats dropped as duplicated, out of order or implausible, all subjects."""
+        return sum(sub.gate.dropped_total for sub in self._subjects.values())
 
     def mark(self, text: str, t: float | None = None) -> None:
         """Annotate the session (marker hotkeys); ``t`` defaults to now in stream time."""
-        t = self._stream_now() if t is None else t
-        for write in self._sinks_with("write_marker"):
-            write(t, text)
+        self._to_sinks("write_marker", self._stream_now() if t is None else t, text)
 
     def publish(self, spec: object, subject: str, t: float, values: Sequence) -> None:
         """Send one sample of a declared stream (``app.streams.specs.StreamSpec``) to the sinks."""
-        for write in self._sinks_with("write_sample"):
-            write(spec, subject, t, values)
+        self._to_sinks("write_sample", spec, subject, t, values)
 
     def _event(self, kind: str, subject: str | None, **data: object) -> None:
         """A session event for the recording and the marker stream (replays re-apply some)."""
-        t = self._stream_now()
-        for write in self._sinks_with("write_event"):
-            write(t, {"event": kind, "subject": subject, **data})
+        self._to_sinks(
+            "write_event", self._stream_now(), {"event": kind, "subject": subject, **data}
+        )
 
     async def add_sink(self, sink: Sink) -> None:
         """Start sending to another sink (LSL toggle, record button); engine loop.
@@ -188,21 +218,17 @@ class Engine:
         if write is None:
             return
         t = self._stream_now()
-        for name, sub in self._subjects.items():
-            baseline = sub.pipeline.baseline
-            if baseline is not None:
-                arousal = asdict(sub.pipeline.settings.arousal)
-                write(
-                    t,
-                    {
-                        "event": "baseline",
-                        "subject": name,
-                        "baseline": baseline.to_dict(),
-                        "arousal": arousal,
-                    },
-                )
-            if sub.pipeline.paced:
-                write(t, {"event": "paced", "subject": name, "paced": True})
+        try:
+            for name, sub in self._subjects.items():
+                baseline = sub.pipeline.baseline
+                if baseline is not None:
+                    arousal = asdict(sub.pipeline.settings.arousal)
+                    event = {"baseline": baseline.to_dict(), "arousal": arousal}
+                    write(t, {"event": "baseline", "subject": name, **event})
+                if sub.pipeline.paced:
+                    write(t, {"event": "paced", "subject": name, "paced": True})
+        except Exception as exc:
+            self._sink_failed(sink, "write_event", exc)
 
     async def remove_sink(self, sink: Sink) -> None:
         """Stop sending to a sink and close it (off the loop: closing may wait for disk)."""
@@ -238,9 +264,10 @@ class Engine:
             for sub in self._subjects.values():
                 for result in sub.pipeline.flush():
                     self._emit(sub, result)
+                self._abandon_calibration(sub)
             self._running = False
             for sink in self.sinks:
-                sink.close()
+                self._close(sink)
             self._publish(force=True)
 
     async def set_source(self, subject: str, source: BeatSource | None) -> None:
@@ -319,6 +346,13 @@ class Engine:
             sub.calibration_done = None
             sub.cached = None
 
+    def _abandon_calibration(self, sub: _Subject) -> None:
+        """The session ended: a calibration still waiting is refused, never left hanging."""
+        done = sub.calibration_done
+        if done is not None and not done.done():
+            done.set_exception(CalibrationError("the session ended before the rest was over"))
+        sub.calibration = None
+
     def _calibrate_with(self, sub: _Subject, result: BeatResult) -> None:
         calibration = sub.calibration
         calibration.push(result)
@@ -391,20 +425,29 @@ class Engine:
                         self._stop.set()
                         break
                     sub.beats_received += 1
+                    if not sub.gate.admit(beat):
+                        continue
                     sub.history.add_raw(beat)
-                    for write in self._sinks_with("write_raw"):
-                        write(beat)
+                    self._to_sinks("write_raw", beat)
                     sub.cached = None
                     if not beat.t <= self._latest_t:
                         self._latest_t = beat.t
-                    for result in sub.pipeline.push(beat):
-                        self._emit(sub, result)
+                    self._process(sub, beat)
                     self._publish()
         except SensorError as exc:
             self._errors.append(f"{source.name}: {exc}")
             sub.failure = SourceStatus(SourceState.FAILED, str(exc), now())
             if source.status.state is not SourceState.FAILED:  # else the source said so
                 self._on_status(source.name, sub.failure)
+
+    def _process(self, sub: _Subject, beat: Beat) -> None:
+        try:
+            results = sub.pipeline.push(beat)
+        except ValueError as exc:  # the pipeline refused it: dropped, never fatal
+            sub.gate.drop(f"refused by the pipeline: {exc}", beat)
+            return
+        for result in results:
+            self._emit(sub, result)
 
     def _synchronise(self, result: BeatResult) -> BeatResult:
         """Feed the dyad's synchrony estimator; stamp its newest estimate on the result."""
@@ -435,8 +478,7 @@ class Engine:
         if sub.calibration is not None:
             self._calibrate_with(sub, result)
         sub.cached = None
-        for sink in self.sinks:
-            sink.write(result)
+        self._to_sinks("write", result)
 
     def _on_status(self, source_name: str, status: SourceStatus) -> None:
         sub = next((s for s in self._subjects.values() if s.source.name == source_name), None)
@@ -452,8 +494,7 @@ class Engine:
             status.message,
         )
         sub.cached = None
-        for sink in self.sinks:
-            sink.status(sub.source.subject, source_name, status)
+        self._to_sinks("status", sub.source.subject, source_name, status)
         self._event("status", sub.source.subject, state=status.state.value, message=status.message)
         for listener in self._status_listeners:
             listener(source_name, status)
