@@ -64,18 +64,30 @@ class ReplayControl:
     subject: str | None
     data: dict = field(hash=False)
 
-    def apply(self, engine: Any) -> None:
-        """Do to ``engine`` what was done live (``set_baseline`` / ``set_paced``)."""
+    def baseline_parts(self) -> tuple[Any, Any]:
+        """The recorded ``(Baseline or None, ArousalSettings or None)`` of a baseline event.
+
+        Raises
+        ------
+        ValueError
+            When the event's values do not make a baseline or settings (a damaged file).
+        """
         from dsp.arousal_estimator import ArousalSettings
         from dsp.baseline import Baseline
 
-        if self.kind == "baseline":
-            values = self.data.get("baseline")
+        values = self.data.get("baseline")
+        settings = self.data.get("arousal")
+        try:
             baseline = None if values is None else Baseline.from_dict(values)
-            settings = self.data.get("arousal")
-            engine.set_baseline(
-                self.subject, baseline, None if settings is None else ArousalSettings(**settings)
-            )
+            arousal = None if settings is None else ArousalSettings(**settings)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"baseline event: {exc}") from None
+        return baseline, arousal
+
+    def apply(self, engine: Any) -> None:
+        """Do to ``engine`` what was done live (``set_baseline`` / ``set_paced``)."""
+        if self.kind == "baseline":
+            engine.set_baseline(self.subject, *self.baseline_parts())
         elif self.kind == "paced":
             engine.set_paced(bool(self.data.get("paced")), self.subject)
 
@@ -275,6 +287,31 @@ def replay_sources(
     ]
 
 
+def in_time_order(stamps: np.ndarray) -> np.ndarray:
+    """Mask of the timestamps that keep a stream in time order.
+
+    A timestamp that is not finite, goes back before the last one kept, or jumps past the
+    next one (a flipped bit turns 1000.2 s into 2.5e79 s) is left out; the rest stay.
+    """
+    stamps = np.asarray(stamps, float)
+    keep = np.isfinite(stamps)
+    later = np.full(len(stamps), math.inf)  # the next finite stamp after each one
+    upcoming = math.inf
+    for k in range(len(stamps) - 1, -1, -1):
+        later[k] = upcoming
+        if keep[k]:
+            upcoming = stamps[k]
+    last = -math.inf
+    for k, t in enumerate(stamps):
+        if not keep[k]:
+            continue
+        if t < last or (t > later[k] >= last):
+            keep[k] = False
+            continue
+        last = t
+    return keep
+
+
 def _heartsync_items(
     rec: XdfRecording,
 ) -> tuple[list[str], list[_Item], dict[str, str]]:
@@ -293,7 +330,15 @@ def _heartsync_items(
             raise ReplayError(f"{rec.path}: raw RR stream {stream.name!r} has channels {labels}")
         values = np.asarray(stream.time_series, float)
         source = f"replay:{rec.path.name}"
-        for t, (rr, hr, contact, order) in zip(stream.time_stamps, values, strict=True):
+        keep = in_time_order(stream.time_stamps) & np.isfinite(values[:, 3])
+        if not keep.all():
+            log.warning(
+                "%s: %d beats of %s dropped (damaged times or order)",
+                rec.path.name,
+                int((~keep).sum()),
+                subject,
+            )
+        for t, (rr, hr, contact, order) in zip(stream.time_stamps[keep], values[keep], strict=True):
             beat = Beat(
                 subject,
                 float(t),
@@ -329,7 +374,15 @@ def _insert_controls(rec: XdfRecording, beats: list[_Item], subjects: list[str])
             who = event.get("subject")
             if who is not None and who not in subjects:
                 continue
-            controls.append((float(event["order"]), ReplayControl(event["event"], who, event)))
+            control = ReplayControl(event["event"], who, event)
+            try:
+                order = float(event["order"])
+                if control.kind == "baseline":
+                    control.baseline_parts()
+            except (TypeError, ValueError) as exc:
+                log.warning("%s: a damaged %s event skipped (%s)", rec.path.name, control.kind, exc)
+                continue
+            controls.append((order, control))
     if not controls:
         return beats
     out: list[_Item] = []
@@ -381,8 +434,9 @@ def _foreign_items(
         devices[subject] = stream.name
         holder = _Holder(subject)
         converter = BeatConverter(holder, plan, f"replay:{rec.path.name}")
-        rows = [list(r) for r in np.asarray(stream.time_series, float)]
-        for beat in converter.convert(rows, list(stream.time_stamps)):
+        keep = in_time_order(stream.time_stamps)
+        rows = [list(r) for r in np.asarray(stream.time_series, float)[keep]]
+        for beat in converter.convert(rows, list(stream.time_stamps[keep])):
             items.append(_Item(beat.t, subject, beat))
     items.sort(key=lambda i: i.order)
     return subjects, items, devices

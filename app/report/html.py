@@ -16,6 +16,7 @@ import numpy as np
 
 from app.analysis.bins import ZONES
 from app.analysis.session_stats import SessionStats, SubjectStats
+from app.private_files import write_private
 from app.report.svg import Chart, hbars
 from dsp.arousal_state import Zone
 
@@ -381,7 +382,7 @@ def render_report(analysis) -> str:
 
 
 def write_report(analysis, path: Path) -> Path:
-    """Write :func:`render_report` to ``path`` (UTF-8)."""
-    path.write_text(render_report(analysis), encoding="utf-8")
+    """Write :func:`render_report` to ``path`` (UTF-8, owner read/write only)."""
+    write_private(path, render_report(analysis))
     log.info("report written to %s", path)
     return path
