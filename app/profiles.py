@@ -172,14 +172,21 @@ class ProfileStore:
         """Names of the stored profiles, sorted (unreadable files by their file name)."""
         return sorted(self._index(), key=str.casefold)
 
+    def _find(self, name: str) -> Path | None:
+        """The file of ``name``: its own (even unreadable), else an old-scheme file holding it."""
+        path = self.path(name)
+        if path.exists():
+            return path
+        return self._index().get(check_name(name))
+
     def exists(self, name: str) -> bool:
         """True when a profile of this name is stored."""
-        return check_name(name) in self._index()
+        return self._find(name) is not None
 
     def load(self, name: str) -> Profile:
         """Read one profile; ProfileError when missing or unreadable."""
         clean = check_name(name)
-        path = self._index().get(clean)
+        path = self._find(clean)
         if path is None:
             known = ", ".join(self.names()) or "none yet"
             raise ProfileError(f"no profile named {clean!r} (known: {known}); calibrate first")
@@ -260,7 +267,7 @@ class ProfileStore:
     def delete(self, name: str) -> None:
         """Remove a profile (also an unreadable one, by its file name)."""
         clean = check_name(name)
-        path = self._index().get(clean)
+        path = self._find(clean)
         if path is None:
             raise ProfileError(f"no profile named {clean!r}")
         path.unlink()

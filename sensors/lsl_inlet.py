@@ -40,6 +40,10 @@ RR_LABELS = ("rr", "rr_ms", "rri", "ibi", "rr interval", "rr_interval", "interbe
 HR_LABELS = ("hr", "hr_bpm", "heart rate", "heartrate", "heart_rate", "bpm", "hr_strap", "pulse")
 RR_TYPES = ("rr", "rawrr", "ibi", "rri", "nn")
 HR_TYPES = ("hr", "heartrate", "heart rate", "pulse")
+#: A sample stamped more than this after now (s) is from a broken clock: dropped, since
+#: every later beat would look out of order for that long. Bridges that send beats in
+#: batches stamp some a little ahead, hence the slack.
+FUTURE_S = 30.0
 _UNITS_MS = {"ms": 1.0, "msec": 1.0, "milliseconds": 1.0, "millisecond": 1.0}
 _UNITS_MS |= {"s": 1000.0, "sec": 1000.0, "seconds": 1000.0, "second": 1000.0}
 _UNITS_MS |= {"1/1024 s": 1000.0 / 1024.0, "1/1024s": 1000.0 / 1024.0}
@@ -302,7 +306,7 @@ class LslInletSource(BaseSource):
                             )
                         )
                     beats = converter.convert(
-                        samples, stamps, self.time_correction_s, pylsl.local_clock() + 1.0
+                        samples, stamps, self.time_correction_s, pylsl.local_clock() + FUTURE_S
                     )
                     if beats:
                         post(beats)

@@ -263,6 +263,10 @@ def test_cli_json_summary_on_stdout(session, tmp_path):
     printed = json.loads(out.stdout)
     assert printed["subjects"] == json.loads(json.dumps(session["analysis"].summary["subjects"]))
     assert (tmp_path / "r" / "report.html").is_file()
+    # health data: the report, its CSVs and summary are the owner's only, like recordings
+    assert oct((tmp_path / "r").stat().st_mode & 0o777) == "0o700"
+    for name in ("report.html", "beats.csv", "windows.csv", "summary.json"):
+        assert oct((tmp_path / "r" / name).stat().st_mode & 0o777) == "0o600", name
 
 
 @pytest.mark.parametrize("kind", ["empty", "truncated", "foreign", "missing"])
@@ -275,9 +279,9 @@ def test_bad_files_give_one_clear_line(session, tmp_path, kind):
     elif kind == "foreign":
         path.write_text("time,rr\n0,800\n")
     out = _cli("analyze", str(path), "--out", str(tmp_path / "r"))
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "Traceback" not in out.stderr
-    last = out.stderr.strip().splitlines()[-1]
+    (last,) = out.stderr.strip().splitlines()  # one line: no WARNING before the error
     assert last.startswith("heartsync: error: ") and str(path) in last
     expected = {
         "empty": "empty",
