@@ -18,6 +18,7 @@ from sensors.xdf.chunks import (
     MAGIC,
     RecordingWriteError,
     Tag,
+    XdfFormatError,
     footer_element,
     stream_footer_chunk,
 )
@@ -109,6 +110,9 @@ def repair_xdf(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
     samples = sum(len(s.time_stamps) for s in rec.streams)
     if rec.closed:
         return RepairReport(path, None, 0, 0, samples, ())
+    if not rec.streams:
+        why = "; ".join(rec.problems) or "it holds no streams"
+        raise XdfFormatError(f"{path}: no stream could be read, nothing to repair ({why})")
     target = Path(out) if out is not None else default_target(path)
     blob, added = _repaired_bytes(rec, data)
     _write_new(target, blob)
