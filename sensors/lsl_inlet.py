@@ -115,15 +115,15 @@ def _xpath_literal(text: str) -> str:
     pieces = []
     for i, part in enumerate(text.split("'")):
         if i:
-            pieces.append("""'""")  # the single quote itself, in double quotes
+            pieces.append('"\'"')  # the single quote itself, in double quotes
         if part:
             pieces.append(f"'{part}'")
     return "concat(" + ", ".join(pieces) + ")"
 
 
 def _predicate(target: str) -> str:
-    literal = _xpath_literal(target)
-    return f"source_id={literal} or name={literal}"
+    literal = _xpath_literal(target)  # parenthesised: liblsl prepends "session_id=... and"
+    return f"(source_id={literal} or name={literal})"
 
 
 class LslInletSource(BaseSource):

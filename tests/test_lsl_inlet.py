@@ -91,7 +91,8 @@ def test_third_party_stream_vanishes_and_returns():
         )
         out = outlet(source_id)  # ... and comes back
         assert out.wait_for_consumers(15), "the inlet did not come back"
-        out.push_sample([0.9], pylsl.local_clock())
+        # stamped after the last beat (those were stamped ahead): an earlier one is dropped
+        out.push_sample([0.9], max(pylsl.local_clock(), stamps[-1] + 0.9))
         wait_for(lambda: len(sink.raw) == 5, timeout=15, what="a beat after the return")
         assert sink.raw[-1].rr_ms == pytest.approx(900.0)
         wait_for(lambda: source.status.state is SourceState.CONNECTED, what="connected again")
