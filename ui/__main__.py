@@ -18,9 +18,16 @@ def open_window(*args, **kwargs) -> int:
     return run_gui(*args, **kwargs)
 
 
+def breath_tone(volume_now):
+    """The pacer's breath tone (see :class:`ui.tone.BreathTone`), for headless resonance."""
+    from ui.tone import BreathTone
+
+    return BreathTone(volume_now)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``heartsync``; returns the exit code."""
-    return cli_main(argv, open_window=open_window)
+    return cli_main(argv, open_window=open_window, breath_tone=breath_tone)
 
 
 if __name__ == "__main__":
