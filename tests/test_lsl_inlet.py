@@ -208,7 +208,7 @@ def test_an_implausible_heart_rate_is_counted_not_turned_into_beats(bpm):
     assert len(converter.convert([[60.0]], [100.0])) == 1
     assert converter.convert([[bpm]], [101.0]) == []
     assert holder.bad_samples == 1
-    assert len(converter.convert([[60.0]], [102.0])) == 1  # and the stream goes on
+    assert 1 <= len(converter.convert([[60.0]], [102.0])) <= 2  # and the stream goes on
 
 
 @pytest.mark.parametrize(
