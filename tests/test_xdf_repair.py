@@ -109,7 +109,9 @@ def test_fuzz_original_untouched_and_nothing_pyxdf_reads_is_lost(tmp_path, recor
         written += report.changed
         got = _pyxdf_samples(repaired)
         for name, samples in seen.items():
-            lost = (samples & truth.get(name, collections.Counter())) - got.get(name, {})
+            lost = (samples & truth.get(name, collections.Counter())) - got.get(
+                name, collections.Counter()
+            )
             if not lost:
                 continue
             if "cut" in kind and set(lost) == {max(samples)} and sum(lost.values()) == 1:
