@@ -18,7 +18,7 @@ def _window(qtbot, speed=1.0, **settings):
     return window, runner
 
 
-def test_window_updates_within_3_s_and_screenshot_is_not_blank(qtbot, tmp_path):
+def test_window_updates_and_screenshot_is_not_blank(qtbot, tmp_path):
     window, runner = _window(qtbot, speed=1.0)
     panel, plot = window.panels["self"], window.plots["self"]
     assert panel.badge.isVisibleTo(window)
@@ -40,11 +40,12 @@ def test_window_updates_within_3_s_and_screenshot_is_not_blank(qtbot, tmp_path):
 def test_corrected_beats_and_artifacts_are_drawn(qtbot):
     window, runner = _window(qtbot, speed=0, artifact_rate=0.08, seed=3)
     plot = window.plots["self"]
+    qtbot.waitUntil(lambda: plot.raw.getData()[0] is not None and len(plot.raw.getData()[0]) > 2)
     qtbot.waitUntil(
-        lambda: plot.raw.getData()[0] is not None and len(plot.raw.getData()[0]) > 2, timeout=5000
+        lambda: plot.curve.getData()[0] is not None and len(plot.curve.getData()[0]) > 50
     )
     x, y = plot.curve.getData()
-    assert len(x) > 50 and np.all(x <= 0) and x.min() >= -120
+    assert np.all(x <= 0) and x.min() >= -120
     assert np.all((y > 300) & (y < 2000))
     panel = window.panels["self"]
     qtbot.waitUntil(lambda: panel.hf.value.text() != "–", timeout=5000)

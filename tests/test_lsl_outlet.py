@@ -85,10 +85,7 @@ def test_every_beat_with_its_beat_time_and_metadata():
         base = f"{prefix}:ble:AA:BB:CC:DD:EE:FF:client"
         raw, rr_in, hr_in = (resolve(f"{base}:{k}") for k in ("raw", "rr", "hr"))
         markers = resolve(f"{prefix}:{socket.gethostname()}:client:markers")
-        deadline = time.monotonic() + 10
-        while source.gate is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(lambda: source.gate is not None, "the source to start")
 
         async def go():
             source.gate.set()
@@ -101,9 +98,8 @@ def test_every_beat_with_its_beat_time_and_metadata():
             assert abs(stamp - beat.t) < 1e-3
             assert sample[0] == beat.rr_ms
         assert stamps == [b.t for b in beats]  # in fact exact
-        while len(collect.raw) < len(beats):
-            time.sleep(0.01)
-        time.sleep(0.2)
+        wait_until(lambda: len(collect.raw) == len(beats), "every raw beat")
+        runner.submit(asyncio.sleep(0)).result(60)  # the loop finished processing them
         expected = list(collect.results)
         rr_samples, rr_stamps = pull_until(rr_in, len(expected))
         assert rr_stamps == [r.beat.t for r in expected]
