@@ -176,3 +176,31 @@ def test_damage_inside_is_skipped_to_the_next_boundary(tmp_path):
     np.testing.assert_array_equal(beats.time_stamps, t[half:])  # the part after the boundary
     with pytest.raises(XdfFormatError, match="damaged"):
         read_xdf(path, recover=False)
+
+
+def test_every_control_character_is_made_xml_safe(tmp_path):
+    """Strap strings, names and LSL metadata come from outside: whatever they hold, the
+    header stays XML that pyxdf reads (forbidden characters become U+FFFD), and string
+    samples keep their text."""
+    forbidden = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+    forbidden += "\ufffe\uffff\ud800"
+    name = f"HR{forbidden}Band"
+    header = _info(name, "RR", [(f"label{forbidden}", "ms")])
+    ET.SubElement(header.find("desc"), "model").text = f"H10{forbidden}"
+    header.find("desc").set("note", forbidden)
+    path = tmp_path / "control.xdf"
+    marker = f"marker{forbidden[:31]}end"
+    path.write_bytes(
+        _file_header()
+        + xdf.stream_header_chunk(1, header)
+        + xdf.stream_header_chunk(2, _info("m", "Markers", [("m", "")], "string"))
+        + xdf.samples_chunk(1, "double64", 1, [1.0], [[800.0]])
+        + xdf.samples_chunk(2, "string", 1, [1.0], [[marker]])
+    )
+    rec = read_xdf(path)
+    assert rec.streams[0].name == "HR" + "\ufffd" * len(forbidden) + "Band"
+    assert rec.streams[0].text("desc/model").startswith("H10\ufffd")
+    assert rec.streams[1].time_series == [[marker]]  # sample text is not XML: kept as is
+    streams, _ = pyxdf.load_xdf(str(path))
+    assert streams[0]["info"]["name"][0] == rec.streams[0].name
+    assert streams[1]["time_series"] == [[marker]]
