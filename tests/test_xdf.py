@@ -9,31 +9,10 @@ import pyxdf
 
 from sensors import xdf
 from sensors.xdf import XdfFormatError, read_xdf
+from tests.xdf_files import file_header, info
 
-
-def _info(name, kind, channels, fmt="double64", srate=0.0, source_id=""):
-    info = ET.Element("info")
-    for tag, text in (
-        ("name", name),
-        ("type", kind),
-        ("channel_count", str(len(channels))),
-        ("nominal_srate", str(srate)),
-        ("channel_format", fmt),
-        ("source_id", source_id),
-    ):
-        ET.SubElement(info, tag).text = text
-    chans = ET.SubElement(ET.SubElement(info, "desc"), "channels")
-    for label, unit in channels:
-        ch = ET.SubElement(chans, "channel")
-        ET.SubElement(ch, "label").text = label
-        ET.SubElement(ch, "unit").text = unit
-    return info
-
-
-def _file_header():
-    header = ET.Element("info")
-    ET.SubElement(header, "version").text = "1.0"
-    return xdf.MAGIC + xdf.file_header_chunk(header)
+_info = info
+_file_header = file_header
 
 
 def write_example(path, n=50, footers=True, seed=0):

@@ -85,3 +85,31 @@ def _inflate(f, path: Path, max_bytes: int) -> tuple[bytes, list[str]]:
         if inflater.eof:
             break
     return b"".join(parts), notes
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd``: a short write is continued, an error raises.
+
+    (``os.write`` may write less than asked, e.g. when a disk fills or a size limit is
+    reached; ignoring its return value is how a repair once reported a 12 kB file as a
+    52 kB one.)
+    """
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "the disk accepted no more bytes")
+        view = view[written:]
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A few words for why a file could not be written."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EFBIG:
+        return "the file grew past the size allowed"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EROFS:
+        return "the disk is read-only"
+    return exc.strerror or str(exc)

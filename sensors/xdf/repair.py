@@ -8,7 +8,6 @@ bytes must be exactly those meant, and it must load closed with every sample kep
 Only then is the repair reported. The original is opened read-only and never changed.
 """
 
-import errno
 import hashlib
 import os
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sensors.xdf.chunks import (
     footer_element,
     stream_footer_chunk,
 )
+from sensors.xdf.files import describe_os_error, write_all
 from sensors.xdf.reader import XdfRecording, read_xdf, read_xdf_bytes
 
 _SUFFIXES = (".xdf.gz", ".xdfz", ".xdf")
@@ -158,20 +158,15 @@ def _write_new(target: Path, blob: bytes) -> None:
             f"{target} already exists; the repaired copy is never written over a file"
         ) from None
     except OSError as exc:
-        raise RecordingWriteError(f"cannot create {target}: {_reason(exc)}") from None
+        raise RecordingWriteError(f"cannot create {target}: {describe_os_error(exc)}") from None
     try:
-        view = memoryview(blob)
-        while view:
-            written = os.write(fd, view)
-            if written <= 0:
-                raise OSError(errno.EIO, "the disk accepted no more bytes")
-            view = view[written:]
+        write_all(fd, blob)
         os.fsync(fd)
     except OSError as exc:
         os.close(fd)
         target.unlink(missing_ok=True)
         raise RecordingWriteError(
-            f"cannot write the repaired copy {target}: {_reason(exc)}; nothing was kept"
+            f"cannot write the repaired copy {target}: {describe_os_error(exc)}; nothing was kept"
         ) from None
     os.close(fd)
     _fsync_folder(target.parent)
@@ -183,7 +178,7 @@ def _verify(target: Path, blob: bytes, samples: int) -> None:
         with open(target, "rb") as f:
             same = hashlib.sha256(f.read()).digest() == hashlib.sha256(blob).digest()
     except OSError as exc:
-        raise RecordingWriteError(f"cannot read back {target}: {_reason(exc)}") from None
+        raise RecordingWriteError(f"cannot read back {target}: {describe_os_error(exc)}") from None
     if not same:
         raise RecordingWriteError(f"{target} did not read back as written; nothing was kept")
     check = read_xdf(target, recover=False)
@@ -205,13 +200,3 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full"
-    if exc.errno == errno.EFBIG:
-        return "the file grew past the size allowed"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return exc.strerror or str(exc)
