@@ -519,6 +519,10 @@ class BreathingMonitor:
         self._last_t = t
         return BreathingUpdate(t, self._rate, self._coherence, updated, ptt)
 
+    def coherence_at(self, peak_hz: float) -> dict[str, float]:
+        """:func:`coherence` of the beats held, its peak centred on ``peak_hz`` (Hz)."""
+        return coherence(self._t.values(), self._rr.values(), self._gap.values(), peak_hz)
+
     def _breath_step(self, t: float, rr_ms: float, gap: bool, cycles: float) -> float:
         if math.isnan(cycles):  # count breaths at the estimated rate
             if not math.isnan(self._last_t) and not math.isnan(self._rate):
