@@ -30,8 +30,8 @@ class WithSignals(BaseSource):
 
     simulated = True
 
-    def __init__(self, lag_s: float) -> None:
-        self.inner = SimulatedSource(SimSettings(seed=4), speed=0, start_s=START)
+    def __init__(self, lag_s: float, **sim) -> None:
+        self.inner = SimulatedSource(SimSettings(**{"seed": 4, **sim}), speed=0, start_s=START)
         super().__init__("sim+pmd", self.inner.subject)
         self.pacer = Pacer(PACED, t0=START)
         self.lag_s = lag_s
