@@ -195,6 +195,25 @@ def test_pmd_restarts_after_a_reconnection_with_a_gap_flag():
     assert sink.blocks[before].t[0] > sink.blocks[before - 1].t[-1]
 
 
+def test_answers_in_several_packets_are_joined():
+    async def scenario():
+        async with VirtualBluetooth() as bt:
+            strap = await bt.add_strap(name="Polar H10 0A1B2C3D", pmd=True)
+            strap.pmd.split_responses = True  # settings lists arrive as "more" + rest
+            source = BleHeartRateSource("0A1B2C3D", pmd=("acc",), acc_rate_hz=200)
+            sink = Sink(source)
+            await strap.wait_subscribed()
+            await sink.wait(lambda: source.pmd.streaming or source.pmd.refused)
+            running, requests = source.pmd.streaming, list(strap.pmd.requests)
+            await sink.stop()
+            return running, requests
+
+    running, requests = run(scenario())
+    assert running == ("acc",)
+    # all four rates were seen (200 chosen) and the range list, split across packets
+    assert requests[1] == bytes.fromhex("02 02 00 01 c8 00 01 01 10 00 02 01 08 00")
+
+
 def test_the_strap_stopping_a_measurement_is_noted():
     async def scenario():
         async with VirtualBluetooth() as bt:

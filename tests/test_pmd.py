@@ -66,17 +66,20 @@ def test_features_bit_field():
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"", b"\x0f", b"\xf0\x01\x00", bytes.fromhex("0e 05"), bytes.fromhex("00 02 82")],
+    ("parse", "data"),
+    [
+        (parse_features, b"\x0f"),  # no bit field
+        (parse_features, bytes.fromhex("0e 05")),  # not a feature read
+        (parse_response, b""),
+        (parse_response, b"\xf0\x01\x00"),  # no status
+        (parse_settings, bytes.fromhex("00 02 82")),  # two rates announced, one sent
+        (parse_settings, bytes.fromhex("09 01 00")),  # unknown setting type
+        (parse_request, b"\x02"),
+    ],
 )
-def test_malformed_control_point_messages_raise(data):
+def test_malformed_control_point_messages_raise(parse, data):
     with pytest.raises(MalformedPayloadError):
-        if data[:1] == b"\x0f" or data[:1] == b"\x0e":
-            parse_features(data)
-        elif data[:1] == b"\xf0" or not data:
-            parse_response(data)
-        else:
-            parse_settings(data)
+        parse(data)
 
 
 def test_compressed_frame_matches_the_sdk_worked_example():

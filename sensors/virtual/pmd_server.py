@@ -68,6 +68,9 @@ class VirtualPmd:
         Every control point write, in order.
     acc_compressed : bool
         Send ACC as delta-compressed frames (type 1 | 0x80) instead of raw type 1.
+    split_responses : bool
+        Send answers with parameters as two packets, the first flagged *more* (as sensors
+        with long settings lists do).
     """
 
     def __init__(self, device: Device, offered: Mapping[int, Settings] | None = None) -> None:
@@ -77,6 +80,7 @@ class VirtualPmd:
         self.refuse: dict[int, int] = {}
         self.requests: list[bytes] = []
         self.acc_compressed = False
+        self.split_responses = False
         self.frames_sent = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._radio = asyncio.Lock()
@@ -108,9 +112,13 @@ class VirtualPmd:
         """A request: answer it by an indication once the write is acknowledged."""
         value = bytes(value)
         self.requests.append(value)
-        response = self._answer(value)
+        packets = [self._answer(value)]
+        head, params = packets[0][:4], packets[0][5:]
+        if self.split_responses and len(params) > 1:
+            half = len(params) // 2
+            packets = [head + b"\x01" + params[:half], head + b"\x00" + params[half:]]
         # indicate after the write response has gone out, as a strap does
-        task = asyncio.get_running_loop().create_task(self._indicate(connection, response))
+        task = asyncio.get_running_loop().create_task(self._indicate(connection, packets))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -124,9 +132,10 @@ class VirtualPmd:
         self.active.clear()
         self._data_subscribed = False
 
-    async def _indicate(self, connection: Connection, payload: bytes) -> None:
+    async def _indicate(self, connection: Connection, packets: list[bytes]) -> None:
         try:
-            await self.device.indicate_subscriber(connection, self.control, payload)
+            for payload in packets:
+                await self.device.indicate_subscriber(connection, self.control, payload)
         except Exception as exc:  # link gone meanwhile
             log.debug("PMD indication not delivered: %r", exc)
 
