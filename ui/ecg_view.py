@@ -36,7 +36,7 @@ class EcgTrace(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMaximumHeight(110)
         self.plot.setMouseEnabled(False, False)
-        self.plot.setLabel("left", "ECG", units="µV")
+        self.plot.setLabel("left", "ECG (µV)")
         self.plot.setXRange(-TRACE_S, 0.0, padding=0.0)
         self.plot.hideButtons()
         self.curve = self.plot.plot(pen=pg.mkPen(BLUE, width=1.5))
