@@ -338,6 +338,9 @@ def test_real_recordings_agree_with_neurokit():
     the beat, so borderline beats near |dRR| = Th1 flip either way; see docs/dsp.md.
     NeuroKit2 itself agrees with itself only 83-97 % when its window changes from 91 to
     71 or 111 beats. What must hold: the clear artifacts NeuroKit2 finds, we find.
+    pyhrv's long series is already normal-to-normal, so every flag there is a doubt
+    about real rhythm: our thresholds follow its changes of variability (the short
+    window) and flag fewer beats than NeuroKit2, most of them ones it flags too.
     """
     for name, (rr, peaks, fs) in real_recordings().items():
         ours = detect_artifacts(rr).any
@@ -347,10 +350,12 @@ def test_real_recordings_agree_with_neurokit():
         ours_found_by_nk = agreement(ours, theirs)
         if name == "mitbih-208":  # real PVCs
             assert nk_found_by_us >= 0.90, (name, nk_found_by_us)
+            assert ours_found_by_nk >= 0.60, (name, ours_found_by_nk)
+            assert 0.5 <= ours.sum() / theirs.sum() <= 2.0
         else:  # an NN series: what is left are borderline beats
-            assert nk_found_by_us >= 0.70, (name, nk_found_by_us)
-        assert ours_found_by_nk >= 0.60, (name, ours_found_by_nk)
-        assert 0.5 <= ours.sum() / theirs.sum() <= 2.0
+            assert ours.sum() <= theirs.sum(), name
+            assert nk_found_by_us >= 0.50, (name, nk_found_by_us)
+            assert ours_found_by_nk >= 0.75, (name, ours_found_by_nk)
 
 
 def centred_statistics(rr, window=91, median=11, alpha=5.2):
