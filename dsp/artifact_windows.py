@@ -10,14 +10,17 @@ the same ranks of the same values, so every statistic is bit-identical.
 A 91-beat window lags a change of variability by tens of beats: when a person lies down
 after standing, or a stressor ends, the heart slows and the beat-to-beat swings grow
 within a few breaths, and thresholds learnt on the calm-looking standing beats flag the
-returning sinus arrhythmia. Each threshold is therefore scaled up by how much the median
-of the last ``fast_window_beats`` values exceeds the median of the long window (a
-median: half the short window must change before it moves, so an ectopic beat or two do
-not raise it). The long window still gives the shape of the distribution (the quartile
-deviation); the short one only its current level. The scaling never lifts a threshold
-past ``max_change`` (20 %) of the local median: a change the plain 20 % rule calls
-abnormal (Malik et al. 1989) always stays a candidate, which keeps premature beats in
-runs of frequent ectopy (that raise the short median too) detectable.
+returning sinus arrhythmia. Each threshold is therefore scaled up by how much the 70th
+percentile of the last ``fast_window_beats`` values (11, about two breaths; the fourth
+largest) exceeds the 70th percentile of the long window: it moves once four of the
+eleven values are larger, so the thresholds follow a rise of the sinus arrhythmia within
+a breath or two, while one ectopic beat, which disturbs three successive values, cannot
+move it. The long window
+still gives the shape of the distribution (the quartile deviation); the short one only
+its current level. The scaling never lifts a threshold past ``max_change`` (20 %) of the
+local median: a change the plain 20 % rule calls abnormal (Malik et al. 1989) always
+stays a candidate, so an ectopic beat, which also raises the short window, cannot hide
+the next one.
 :class:`ArtifactWindows` keeps them in a queue of valid beats that
 :class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects;
 the full references (Lipponen & Tarvainen 2019; Malik et al. 1989) are listed there.
@@ -83,12 +86,15 @@ class ArtifactSettings:
     fast_window_beats : int
         Length of the short window that lets Th1 and Th2 follow a rise of variability,
         beats; odd, at most ``window_beats``; 0 switches it off (the paper's detector).
-        21 beats span three to five breaths, so the sinus arrhythmia is sampled over
-        whole cycles.
+        11 beats span about two breaths, so the sinus arrhythmia is sampled over whole
+        cycles.
+    fast_quantile : float
+        The quantile of the short and the long window that are compared (0.7: rank 7
+        of 0-10, the fourth largest of 11, and rank 63 of 0-90).
     fast_weight : float
-        Th is multiplied by ``max(1, fast_weight * median_short / median_long)`` of the
-        same values (|dRR| for Th1, |mRR| for Th2). Below 1 it leaves a dead zone for the
-        sampling noise of a 21-value median.
+        Th is multiplied by ``max(1, fast_weight * q_short / q_long)`` of the same
+        values (|dRR| for Th1, |mRR| for Th2), at most up to ``max_change`` of the local
+        median. Below 1 it leaves a dead zone for the sampling noise of 11 values.
     max_missed_run : int
         Most missed beats in a row that one interval may hide: an interval of ``k``
         times the local median (within ``max_change``), ``2 <= k <= max_missed_run + 1``,
@@ -109,7 +115,8 @@ class ArtifactSettings:
     reanchor_beats: int = 3
     invalid_above_ms: float = 5000.0
     min_threshold_ms: float = 10.0
-    fast_window_beats: int = 21
+    fast_window_beats: int = 11
+    fast_quantile: float = 0.7
     fast_weight: float = 0.95
     max_missed_run: int = 3
 
@@ -137,10 +144,17 @@ class ArtifactSettings:
         fast = self.fast_window_beats
         if fast and (fast < 5 or fast % 2 == 0 or fast > self.window_beats):
             raise ValueError(f"fast_window_beats must be 0 or odd in [5, window_beats], got {fast}")
+        if not 0 <= self.fast_quantile <= 1:
+            raise ValueError(f"fast_quantile must be in [0, 1], got {self.fast_quantile}")
         if not 0 < self.fast_weight <= 1:
             raise ValueError(f"fast_weight must be in (0, 1], got {self.fast_weight}")
         if self.max_missed_run < 1:
             raise ValueError(f"max_missed_run must be >= 1, got {self.max_missed_run}")
+
+
+def quantile_rank(n: int, q: float) -> int:
+    """Zero-based rank of the ``q`` quantile among ``n`` sorted values (nearest rank)."""
+    return int((n - 1) * q + 0.5)
 
 
 def missed_run(x: float, med: float, tol: float, max_run: int) -> int:
@@ -227,11 +241,12 @@ class ArtifactWindows:
             r1, r3 = quartile_ranks(n)
             th = s.alpha * (window.rank(r3) - window.rank(r1)) / 2.0
             if self._S:
-                # medians floored so that a run of identical values cannot divide by 0
+                # floored so that a run of identical values cannot divide by 0
                 lo = s.min_threshold_ms / s.alpha
-                long_med = max(window.rank(median_rank(n)), lo)
-                fast_med = max(fast.rank(median_rank(len(fast))), lo)
-                scaled = th * max(1.0, s.fast_weight * fast_med / long_med)
+                q = s.fast_quantile
+                long_q = max(window.rank(quantile_rank(n, q)), lo)
+                fast_q = max(fast.rank(quantile_rank(len(fast), q)), lo)
+                scaled = th * max(1.0, s.fast_weight * fast_q / long_q)
                 th = max(th, min(scaled, s.max_change * med))
         return max(th, s.min_threshold_ms)
 
@@ -386,11 +401,12 @@ class ArtifactWindows:
         q3 = rank_filter(a, r3, size=W, mode="nearest")[sl]
         th = alpha * (q3 - q1) / 2.0
         if S:  # the scaling of _th; a window of S ending where the long one ends
-            lo = floor / alpha
-            long_med = np.maximum(rank_filter(a, median_rank(W), size=W, mode="nearest")[sl], lo)
+            lo, q = floor / alpha, s.fast_quantile
+            long_q = rank_filter(a, quantile_rank(W, q), size=W, mode="nearest")[sl]
             sf = slice(W - 1 - S // 2, W - 1 - S // 2 + B)
-            fast_med = np.maximum(rank_filter(a, median_rank(S), size=S, mode="nearest")[sf], lo)
-            scaled = th * np.maximum(1.0, s.fast_weight * fast_med / long_med)
+            fast_q = rank_filter(a, quantile_rank(S, q), size=S, mode="nearest")[sf]
+            ratio = np.maximum(fast_q, lo) / np.maximum(long_q, lo)
+            scaled = th * np.maximum(1.0, s.fast_weight * ratio)
             th = np.maximum(th, np.minimum(scaled, s.max_change * med))
         return np.maximum(th, floor)
 
