@@ -6,24 +6,25 @@ median ``medRR`` (11 beats) and the thresholds Th1 of ``|dRR|`` and Th2 of ``|mR
 trailing windows that may reach ``lookahead_beats`` ahead, beat by beat with sorted
 windows, or for a long block at once with :func:`scipy.ndimage.rank_filter`; both read
 the same ranks of the same values, so every statistic is bit-identical.
+:class:`ArtifactWindows` keeps them in a queue of valid beats that
+:class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects;
+the full references (Lipponen & Tarvainen 2019; Malik et al. 1989) are listed there.
 
 A 91-beat window lags a change of variability by tens of beats: when a person lies down
 after standing, or a stressor ends, the heart slows and the beat-to-beat swings grow
 within a few breaths, and thresholds learnt on the calm-looking standing beats flag the
 returning sinus arrhythmia. Each threshold is therefore scaled up by how much the 70th
 percentile of the last ``fast_window_beats`` values (11, about two breaths; the fourth
-largest) exceeds the 70th percentile of the long window: it moves once four of the
-eleven values are larger, so the thresholds follow a rise of the sinus arrhythmia within
-a breath or two, while one ectopic beat, which disturbs three successive values, cannot
-move it. The long window
-still gives the shape of the distribution (the quartile deviation); the short one only
-its current level. The scaling never lifts a threshold past ``max_change`` (20 %) of the
-local median: a change the plain 20 % rule calls abnormal (Malik et al. 1989) always
-stays a candidate, so an ectopic beat, which also raises the short window, cannot hide
-the next one.
-:class:`ArtifactWindows` keeps them in a queue of valid beats that
-:class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects;
-the full references (Lipponen & Tarvainen 2019; Malik et al. 1989) are listed there.
+largest) exceeds the upper quartile of the long window: it moves once four of the eleven
+values are larger, so the thresholds follow a rise of the sinus arrhythmia within a
+breath or two, while one ectopic beat, which disturbs three successive values, cannot
+move it. For one distribution the 70th percentile lies a few per cent below the upper
+quartile: a dead zone for the sampling noise of 11 values, at no extra rank filter. The
+long window still gives the shape of the distribution (the quartile deviation); the
+short one only its current level. The scaling never lifts a threshold past
+``max_change`` (20 %) of the local median: a change the plain 20 % rule calls abnormal
+(Malik et al. 1989) always stays a candidate, so an ectopic beat, which also raises the
+short window, cannot hide the next one.
 """
 
 from __future__ import annotations
@@ -89,12 +90,9 @@ class ArtifactSettings:
         11 beats span about two breaths, so the sinus arrhythmia is sampled over whole
         cycles.
     fast_quantile : float
-        The quantile of the short and the long window that are compared (0.7: rank 7
-        of 0-10, the fourth largest of 11, and rank 63 of 0-90).
-    fast_weight : float
-        Th is multiplied by ``max(1, fast_weight * q_short / q_long)`` of the same
-        values (|dRR| for Th1, |mRR| for Th2), at most up to ``max_change`` of the local
-        median. Below 1 it leaves a dead zone for the sampling noise of 11 values.
+        The quantile of the short window (0.7: rank 7 of 0-10, the fourth largest of 11).
+        Th is multiplied by ``max(1, q_short / Q3_long)`` of the same values (|dRR| for
+        Th1, |mRR| for Th2), but lifted at most up to ``max_change`` of the local median.
     max_missed_run : int
         Most missed beats in a row that one interval may hide: an interval of ``k``
         times the local median (within ``max_change``), ``2 <= k <= max_missed_run + 1``,
@@ -117,7 +115,6 @@ class ArtifactSettings:
     min_threshold_ms: float = 10.0
     fast_window_beats: int = 11
     fast_quantile: float = 0.7
-    fast_weight: float = 0.95
     max_missed_run: int = 3
 
     def __post_init__(self) -> None:
@@ -146,8 +143,6 @@ class ArtifactSettings:
             raise ValueError(f"fast_window_beats must be 0 or odd in [5, window_beats], got {fast}")
         if not 0 <= self.fast_quantile <= 1:
             raise ValueError(f"fast_quantile must be in [0, 1], got {self.fast_quantile}")
-        if not 0 < self.fast_weight <= 1:
-            raise ValueError(f"fast_weight must be in (0, 1], got {self.fast_weight}")
         if self.max_missed_run < 1:
             raise ValueError(f"max_missed_run must be >= 1, got {self.max_missed_run}")
 
@@ -243,10 +238,9 @@ class ArtifactWindows:
             if self._S:
                 # floored so that a run of identical values cannot divide by 0
                 lo = s.min_threshold_ms / s.alpha
-                q = s.fast_quantile
-                long_q = max(window.rank(quantile_rank(n, q)), lo)
-                fast_q = max(fast.rank(quantile_rank(len(fast), q)), lo)
-                scaled = th * max(1.0, s.fast_weight * fast_q / long_q)
+                long_q = max(window.rank(r3), lo)
+                fast_q = max(fast.rank(quantile_rank(len(fast), s.fast_quantile)), lo)
+                scaled = th * max(1.0, fast_q / long_q)
                 th = max(th, min(scaled, s.max_change * med))
         return max(th, s.min_threshold_ms)
 
@@ -401,12 +395,10 @@ class ArtifactWindows:
         q3 = rank_filter(a, r3, size=W, mode="nearest")[sl]
         th = alpha * (q3 - q1) / 2.0
         if S:  # the scaling of _th; a window of S ending where the long one ends
-            lo, q = floor / alpha, s.fast_quantile
-            long_q = rank_filter(a, quantile_rank(W, q), size=W, mode="nearest")[sl]
+            lo = floor / alpha
             sf = slice(W - 1 - S // 2, W - 1 - S // 2 + B)
-            fast_q = rank_filter(a, quantile_rank(S, q), size=S, mode="nearest")[sf]
-            ratio = np.maximum(fast_q, lo) / np.maximum(long_q, lo)
-            scaled = th * np.maximum(1.0, s.fast_weight * ratio)
+            fast_q = rank_filter(a, quantile_rank(S, s.fast_quantile), size=S, mode="nearest")[sf]
+            scaled = th * np.maximum(1.0, np.maximum(fast_q, lo) / np.maximum(q3, lo))
             th = np.maximum(th, np.minimum(scaled, s.max_change * med))
         return np.maximum(th, floor)
 

@@ -241,8 +241,8 @@ def test_settings_are_validated():
         ArtifactSettings(max_change=1.5)
     with pytest.raises(ValueError, match="fast_window_beats"):
         ArtifactSettings(fast_window_beats=20)
-    with pytest.raises(ValueError, match="fast_weight"):
-        ArtifactSettings(fast_weight=1.5)
+    with pytest.raises(ValueError, match="fast_quantile"):
+        ArtifactSettings(fast_quantile=1.5)
     with pytest.raises(ValueError, match="max_missed_run"):
         ArtifactSettings(max_missed_run=0)
     with pytest.raises(ValueError, match="beat time"):
