@@ -400,8 +400,8 @@ class ArtifactCorrector(ArtifactWindows):
             kind, val = _CLEAN, x0
         elif x1 is not None and x0 < ref and abs(x0 + x1 - ref) <= tol:
             kind, val = _EXTRA, x0 + x1
-        elif x0 > ref and (k := missed_run(x0, ref, s.max_change, s.max_missed_run)):
-            kind, val = _MISSED, x0 / k
+        elif x0 > ref and missed_run(x0, ref, s.max_change, 1) and x0 * 0.5 >= s.min_rr_ms:
+            kind, val = _MISSED, x0 * 0.5  # one missed beat only: the reference is young
         elif _compensates(x0, x1, ref, 2.0 * tol):
             kind, val = _ECTOPIC, (x0 + x1) * 0.5
         else:
