@@ -28,19 +28,17 @@ class SynchronySettings:
     n_surrogates : int
         Surrogate windows per estimate (N).
     min_offset_s : float
-        Smallest time shift of a surrogate window, s.
+        Smallest time shift of a surrogate window, s; also the smallest rotation of the
+        session test.
     history_s : float
-        History the surrogates are drawn from (the ring buffer), s.
+        History the surrogates are drawn from (the ring buffer), s; also the largest
+        rotation of the session test.
     min_history_s : float
         Joint history needed before the first estimate, s (warm-up).
     ewma_tau_s : float
         Time constant of the index smoothing, s.
     max_interval_s : float
         Longer intervals between beats are not interpolated (missing data), s.
-    spread : bool
-        True (default): surrogates spread over all usable history, half from each
-        direction. False: the straightforward design, kept for comparison in the
-        benchmark: b's windows at consecutive shifts from ``min_offset_s`` back.
     """
 
     fs_hz: float = 4.0
@@ -53,7 +51,6 @@ class SynchronySettings:
     min_history_s: float = 180.0
     ewma_tau_s: float = 15.0
     max_interval_s: float = 3.0
-    spread: bool = True
 
     def __post_init__(self) -> None:
         if self.n_surrogates < 20:

@@ -9,7 +9,7 @@ import pytest
 import pyxdf
 
 from app.sources import SourceSpecError, link_dyad, parse_source_spec
-from sensors.simulated import settings_from_options
+from sensors.simulated import SimSettings, SimulatedStrap, settings_from_options
 
 CLI = [sys.executable, "-m", "ui"]
 
@@ -17,27 +17,34 @@ CLI = [sys.executable, "-m", "ui"]
 def test_link_dyad_fills_partner_seeds_and_slow_fluctuations():
     specs = [
         parse_source_spec("sim:subject=therapist"),
-        parse_source_spec("sim:subject=client,couple=0.5,lag=2"),
+        parse_source_spec("sim:subject=client,r=0.5,lag=2,hr=80"),
     ]
     linked = link_dyad(specs)
     assert linked[0].options["seed"] == "1" and linked[1].options["seed"] == "2"
     assert linked[1].options["partner"] == "1"
     client = settings_from_options(linked[1].options)
-    assert (client.couple, client.lag_s, client.partner_seed) == (0.5, 2.0, 1)
-    assert settings_from_options(linked[0].options).slow_bpm == client.slow_bpm > 0
+    therapist = settings_from_options(linked[0].options)
+    assert (client.r, client.lag_s, client.hr_bpm) == (0.5, 2.0, 80.0)
+    assert client.partner == therapist  # the leader as described, to size the coupling
+    assert therapist.slow_bpm == client.slow_bpm > 0
     # named partner with an explicit seed; an unrelated third sim stays independent
     linked = link_dyad(
         [
             parse_source_spec("sim:subject=t,seed=7"),
             parse_source_spec("sim:subject=x"),
-            parse_source_spec("sim:subject=c,couple=0.3,partner=t"),
+            parse_source_spec("sim:subject=c,r=0.3,partner=t"),
         ]
     )
     assert linked[2].options["partner"] == "7" and "slow" not in linked[1].options
     with pytest.raises(SourceSpecError, match="partner"):
-        link_dyad([parse_source_spec("sim:couple=0.5")])
-    with pytest.raises(ValueError, match="couple"):
-        settings_from_options({"couple": "1.5", "partner": "1"})
+        link_dyad([parse_source_spec("sim:r=0.5")])
+    with pytest.raises(ValueError, match=r"r 1\.5"):
+        settings_from_options({"r": "1.5", "partner": "1"})
+    # a partner given by seed alone is a default person with this one's slow fluctuation
+    alone = settings_from_options({"r": "0.4", "partner": "3", "slow": "6"})
+    assert alone.partner == SimSettings(seed=3, slow_bpm=6.0)
+    with pytest.raises(ValueError, match=r"at most 0\.8"):
+        SimulatedStrap(settings_from_options({"r": "0.95", "partner": "3", "slow": "6"}))
 
 
 def test_run_json_carries_sync_fields_and_the_recording_a_synchrony_stream(tmp_path):
@@ -50,7 +57,7 @@ def test_run_json_carries_sync_fields_and_the_recording_a_synchrony_stream(tmp_p
             "--source",
             "sim:subject=therapist",
             "--source",
-            "sim:subject=client,couple=0.8,lag=2",
+            "sim:subject=client,r=0.75,lag=2",
             "--speed",
             "0",
             "--duration",

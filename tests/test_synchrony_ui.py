@@ -39,7 +39,7 @@ class Capture:
 def test_dyad_window_shows_synchrony_lag_and_markers(qtbot, tmp_path):
     therapist = SimSettings(seed=11, slow_bpm=6.0, subject="therapist")
     client = SimSettings(
-        seed=12, slow_bpm=6.0, couple=0.8, lag_s=2.0, partner_seed=11, subject="client"
+        seed=12, slow_bpm=6.0, r=0.75, lag_s=2.0, partner=therapist, subject="client"
     )
     capture = Capture()
     engine = Engine(
