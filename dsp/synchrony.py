@@ -19,8 +19,8 @@ import numpy as np
 
 from dsp.pipeline import process
 from dsp.synchrony_estimator import SynchronyEstimator
-from dsp.synchrony_session import NO_SESSION, SessionAccumulator, SessionSynchrony
-from dsp.synchrony_types import SynchronyEstimate, SynchronySettings
+from dsp.synchrony_session import SessionAccumulator
+from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronyEstimate, SynchronySettings
 
 __all__ = [
     "SessionSynchrony",  # re-exported: the contract names it here

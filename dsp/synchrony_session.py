@@ -28,58 +28,15 @@ between behavioral time series. Psychological Methods, 23(4), 757-773.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import t as student_t
 
 from dsp.synchrony_estimator import _detrend_unit, _fisher, _sliding_dot, _spread
 from dsp.synchrony_grid import GridInterpolator
-from dsp.synchrony_types import SynchronySettings
+from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronySettings
 
-__all__ = [
-    "NO_SESSION",
-    "SessionAccumulator",
-    "SessionSynchrony",
-    "SessionSynchronyEstimator",
-    "window_inv_norms",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSynchrony:
-    """The session-level synchrony test (see :func:`session_synchrony`).
-
-    Attributes
-    ----------
-    r : float
-        Back-transformed mean Fisher z of the 30-s segments at the lag found.
-    ci_low, ci_high : float
-        95 % interval of r (Student t over the segments' z, at that lag).
-    p_value : float
-        ``(1 + #(rotated >= observed)) / (N + 1)`` against b circularly rotated by
-        60 s ... 10 min; the lag search is part of the statistic.
-    lag_s : float
-        Lag with the largest mean z, s; > 0 means b follows a.
-    n_segments : int
-        30-s segments used (0: no result yet).
-    """
-
-    r: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    lag_s: float
-    n_segments: int
-
-    @property
-    def estimated(self) -> bool:
-        """True when there is a result (enough joint data)."""
-        return math.isfinite(self.p_value)
-
-
-#: No result (too little joint data so far).
-NO_SESSION = SessionSynchrony(math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+__all__ = ["SessionAccumulator", "SessionSynchronyEstimator", "window_inv_norms"]
 
 
 def window_inv_norms(x: np.ndarray, w: int) -> np.ndarray:

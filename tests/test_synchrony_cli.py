@@ -79,14 +79,38 @@ def test_run_json_carries_sync_fields_and_the_recording_a_synchrony_stream(tmp_p
     late = [r for r in rows if r["t"] - rows[0]["t"] > 230]
     assert all(r["sync_index"] is not None for r in late)
     significant = [r["sync_lag_s"] for r in late if r["sync_index"] >= 0.95]
-    assert len(significant) > 0.8 * len(late)
-    assert np.median(significant) == pytest.approx(2.0, abs=0.5)  # client follows
+    # the plumbing and the sign here; rates and lag accuracy over 20 pairs in the bench
+    assert len(significant) > 0.5 * len(late)
+    assert 1.0 <= np.median(significant) <= 3.5  # client follows
+    # the session so far: none for about 3 min, then r, interval, p, lag, segments
+    keys = ("r", "ci_low", "ci_high", "p", "lag_s", "segments")
+    assert all(r[f"sync_session_{k}"] is None for r in early for k in keys)
+    last = rows[-1]
+    assert last["sync_session_segments"] in (8, 9)  # about (300 s - 10 s of lags) // 30 s
+    assert last["sync_session_ci_low"] < last["sync_session_r"] < last["sync_session_ci_high"]
+    assert last["sync_session_r"] > 0.4 and last["sync_session_p"] <= 0.05
+    assert last["sync_session_lag_s"] == pytest.approx(2.0, abs=0.5)
     streams, _ = pyxdf.load_xdf(str(record))
     sync = next(s for s in streams if s["info"]["type"][0] == "Synchrony")
     labels = [c["label"][0] for c in sync["info"]["desc"][0]["channels"][0]["channel"]]
-    assert labels == ["index", "index_raw", "r_peak", "lag", "p"]
+    assert labels == [
+        "index",
+        "index_raw",
+        "r_peak",
+        "lag",
+        "p",
+        "session_r",
+        "session_ci_low",
+        "session_ci_high",
+        "session_p",
+        "session_lag",
+        "session_segments",
+    ]
     assert len(sync["time_stamps"]) > 250
     assert np.nanmax(sync["time_series"][:, 0]) >= 0.95
+    final = sync["time_series"][-1]
+    assert final[5] == pytest.approx(last["sync_session_r"], abs=1e-4)
+    assert final[10] == last["sync_session_segments"]
 
 
 def test_one_person_has_null_sync_fields():
