@@ -32,9 +32,9 @@ and restarts when its windows break; the N = 200 surrogates are then picked even
 among the shifts that have one. While the history grows, the pick spreads out, but each
 picked value was smoothed along its own shift (the previous design smoothed slots
 whose shift moved with the history: 7.0-7.4 % false instead of 5.0-5.1 %, issue 15).
-The shifts' smoothing runs from the first step, before ``min_history_s`` of joint
-history allows an estimate. docs/synchrony.md reports the false rate measured on
-independent simulated pairs.
+The smoothing of the observation and of the shifts runs from the first step, before
+``min_history_s`` of joint history allows an estimate. docs/synchrony.md reports the
+false rate measured on independent simulated pairs.
 
 The whole session (the same estimator over arrays) is :func:`dsp.synchrony.synchrony`;
 the session-level test is :mod:`dsp.synchrony_session`.
@@ -274,9 +274,14 @@ class SynchronyEstimator:
         k = int(np.argmax(lags))
         r_obs = min(float(lags[k]), 1.0)  # the peak is a maximum: cap rounding above 1
         z_obs = float(_fisher(r_obs))
+        # the observation and every shift are smoothed alike from the first step on,
+        # also during the warm-up, so that both have the same memory when compared
+        if math.isfinite(self._ez_obs):
+            self._ez_obs += self._alpha * (z_obs - self._ez_obs)
+        else:
+            self._ez_obs = z_obs
         self._smooth_shifts(r, j, (gb.centre_ok[ib:], ga.centre_ok[ia:]))
         if min(ga.end - ga.start, gb.end - gb.start) < self._min_hist:
-            self._ez_obs = math.nan  # warm-up: the shifts' smoothing runs already
             return self._none(end)
         shifts = [np.flatnonzero(np.isfinite(ez)) for ez in self._ez_shift]
         n_surr = s.n_surrogates
@@ -287,10 +292,6 @@ class SynchronyEstimator:
         surr = np.concatenate([self._ez_shift[i][d] for i, d in enumerate(picks)])
         now = np.concatenate([self._z_shift[i][d] for i, d in enumerate(picks)])
         raw = _percentile(z_obs, now)[0]
-        if math.isfinite(self._ez_obs):
-            self._ez_obs += self._alpha * (z_obs - self._ez_obs)
-        else:
-            self._ez_obs = z_obs
         self._smooth, below = _percentile(self._ez_obs, surr)
         p = (1 + surr.size - below) / (surr.size + 1)  # 1 + #(surrogate >= observed)
         return SynchronyEstimate(

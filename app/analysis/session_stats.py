@@ -149,7 +149,7 @@ class SessionStats:
         The dyad in the engine's order (a, b) for synchrony (default: the first two
         subjects seen).
     dyad : bool
-        Keep the corrected beats for the session synchrony effect size; False when the
+        Keep the corrected beats for the session synchrony test; False when the
         session is known to hold one person (saves work on long recordings).
     """
 
