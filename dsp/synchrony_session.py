@@ -11,6 +11,10 @@ the lag found, with a 95 % interval from the segments' spread (Student t). The b
 entry point is :func:`dsp.synchrony.session_synchrony`; the live one
 :class:`SessionSynchronyEstimator` gives the same numbers over the same beats.
 
+A partner window that straddles the join of the rotated series (b's end meeting its
+start: a jump, not data) is left out of that rotation (measured: 5-min independent
+sessions 5.3 % false over 600 instead of 7.0 % with it).
+
 Incremental: a segment at least 10 min into the session never wraps around under any
 rotation, so its pairings with every candidate rotation are summed once, when it
 completes. Only the first 20 segments (10 min) pair with the end of b's series, which
@@ -155,14 +159,23 @@ class SessionAccumulator:
                 self._segments += 1
         return self._segments - before
 
-    def _pair(self, unit: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fisher z of a segment with each (rotation, lag) window of a region; usable rotations."""
+    def _pair(
+        self, unit: np.ndarray, region: np.ndarray, k: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fisher z of a segment with each (rotation, lag) window of a region; usable rotations.
+
+        ``k``: the segment, when the region is the circle's (early segments): a partner
+        that straddles the join of the rotated series is left out.
+        """
         ctx = self._ctx
         r = _sliding_dot(unit[None], [np.nan_to_num(region)])[0]
         z = _fisher(r * window_inv_norms(region, self._w))
         holes = np.concatenate(([0], np.cumsum(~np.isfinite(region))))
         first = self._rmax - self._rot  # each rotation's partner context in the region
         usable = holes[first + ctx] == holes[first]
+        if k is not None:  # the join: b's end meets its start (a jump, not data)
+            start = k * self._w - self._rot
+            usable &= (start >= 0) | (start + ctx <= 0)
         return np.where(usable[:, None], z[self._q], 0.0), usable
 
     def _add_segment(self, k: int) -> None:
@@ -202,7 +215,7 @@ class SessionAccumulator:
                 self._b_head[np.minimum(idx, self._b_head.size - 1)],
                 tail[np.clip(idx - lo, 0, tail.size - 1)],
             )
-            z, usable = self._pair(unit, region)
+            z, usable = self._pair(unit, region, k)
             sums += z
             counts += usable
         pick = _spread(np.arange(n_cand), s.n_surrogates)

@@ -34,12 +34,14 @@ def brute_force(hr_a, hr_b, settings):
     def detrended(x):
         return x - np.polyval(np.polyfit(i, x, 1), i)
 
-    def mean_z(partner):
+    def mean_z(partner, rotation=0):
         z, count = np.zeros(2 * m + 1), 0
         for k in range(n):
             seg, ctx = a[m + k * w : m + (k + 1) * w], partner[k * w : k * w + w + 2 * m]
             if not (np.isfinite(seg).all() and np.isfinite(ctx).all()):
                 continue
+            if k * w - rotation < 0 < k * w - rotation + w + 2 * m:
+                continue  # this partner straddles the join of the rotated series
             z += [
                 math.atanh(np.corrcoef(detrended(seg), detrended(ctx[j : j + w]))[0, 1])
                 for j in range(2 * m + 1)
@@ -52,7 +54,7 @@ def brute_force(hr_a, hr_b, settings):
     top = min(size - r0, round(settings.history_s * fs))
     rotations = np.arange(r0, top + 1)
     pick = _spread(rotations.size, settings.n_surrogates)
-    surr = [mean_z(np.roll(b, int(s)))[0].max() for s in rotations[pick]]
+    surr = [mean_z(np.roll(b, int(s)), int(s))[0].max() for s in rotations[pick]]
     best = int(np.argmax(observed))
     p = (1 + sum(v >= observed[best] for v in surr)) / (len(surr) + 1)
     return math.tanh(observed[best]), p, (best - m) / fs, count
