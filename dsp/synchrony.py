@@ -119,13 +119,9 @@ def session_synchrony(
 
     Parameters
     ----------
-    t_a, rr_a, t_b, rr_b : arrays of float
-        Beat times (s, one clock) and RR intervals (ms) of persons a and b.
-    settings : SynchronySettings
-        Method parameters.
-    corrected : bool
-        True when the RR are already artifact-corrected and all of good quality; by
-        default they go through :func:`dsp.pipeline.process` first, as live.
+    t_a, rr_a, t_b, rr_b, settings, corrected
+        As for :func:`synchrony`: beat times (s) and RR (ms) of a and b, the method's
+        parameters, and whether the RR are corrected already (else the live pipeline).
 
     Returns
     -------
