@@ -36,8 +36,9 @@ log = logging.getLogger("heartsync")
 
 SPEC_HELP = (
     "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
-    "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
-    "artifacts, subject; for a dyad slow=BPM, couple=0-1, lag=S, partner=SEED), "
+    "resonance, scenario=rest|stress|vagal|low|posture|paced:RATE|dropout, onset, step, gap, "
+    "artifacts, subject; for a dyad slow=BPM, r=0-1 (the coupling: correlation of the two "
+    "heart rates at the lag, as the synchrony detector sees them), lag=S, partner=SEED), "
     "'ble:NAME_OR_ADDRESS[,subject=ALIAS][,pmd=ecg+acc]' (a Bluetooth strap; pmd: a Polar "
     "strap's ECG and chest acceleration too), "
     "'lsl:NAME_OR_SOURCE_ID[,subject=ALIAS]' (an LSL stream of RR or heart rate, e.g. another "

@@ -23,12 +23,13 @@ from app.snapshot import (
     SubjectSnapshot,
     SynchronyHistory,
 )
-from app.streams.specs import SESSION, SYNCHRONY
+from app.streams.specs import SESSION, SYNCHRONY, synchrony_sample
 from dsp.arousal_estimator import ArousalSettings
 from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.beat_result import BeatResult
 from dsp.pipeline import PipelineSettings, SubjectPipeline
 from dsp.synchrony_estimator import SynchronyEstimator
+from dsp.synchrony_session import SessionSynchronyEstimator
 from dsp.synchrony_types import SynchronySettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
@@ -121,11 +122,13 @@ class Engine:
         self._status_listeners: list = []
         # a dyad: heart-rate synchrony of the first subject (a) and the second (b)
         self._sync: SynchronyEstimator | None = None
+        self._session: SessionSynchronyEstimator | None = None
         self._sync_pair: tuple[str, str] = ("", "")
         self._sync_history: SynchronyHistory | None = None
         self._sync_changed = False
         if len(subjects) == 2:
             self._sync = SynchronyEstimator(settings.synchrony)
+            self._session = SessionSynchronyEstimator(settings.synchrony)
             self._sync_pair = (subjects[0], subjects[1])
             self._sync_history = SynchronyHistory(*subjects, history_s=600.0)
         for s in sources:
@@ -415,26 +418,27 @@ class Engine:
                 self._on_status(source.name, sub.failure)
 
     def _synchronise(self, result: BeatResult) -> BeatResult:
-        """Feed the dyad's synchrony estimator; stamp its newest estimate on the result."""
+        """Feed the dyad's synchrony estimators; stamp their newest results on the result.
+
+        The live index every second; the session test once per completed 30-s segment,
+        from sums kept as the session goes (never recomputed from the start).
+        """
         beat = result.beat
         which = self._sync_pair.index(result.subject)
         ok = result.quality.ok and result.contact is not False
+        if self._session.push(which, beat.t, beat.rr_ms, ok, result.gap_before) is not None:
+            self._sync_history.session = self._session.latest
+            self._sync_changed = True
+        session = self._session.latest
         for estimate in self._sync.push(which, beat.t, beat.rr_ms, ok, result.gap_before):
             self._sync_history.add(estimate)
             self._sync_changed = True
-            values = (
-                estimate.index,
-                estimate.index_raw,
-                estimate.r_peak,
-                estimate.lag_s,
-                estimate.p_value,
-            )
-            self.publish(SYNCHRONY, SESSION, estimate.t, values)
+            self.publish(SYNCHRONY, SESSION, estimate.t, synchrony_sample(estimate, session))
         latest = self._sync.latest
         # an estimate more than a few seconds old says nothing about this beat
         if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
             latest = None
-        return replace(result, synchrony=latest)
+        return replace(result, synchrony=latest, sync_session=session)
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         if self._sync is not None:

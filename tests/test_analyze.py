@@ -126,12 +126,37 @@ def test_summary_equals_the_live_session(session):
     )
     assert analysis.summary["subjects"]["therapist"]["zones"] is None
     assert [m["text"] for m in analysis.summary["markers"]] == ["topic: work", "calm again"]
-    # the dyad: the engine's synchrony stream, the session effect size and its p
-    sync = analysis.summary["synchrony"]
-    assert sync == synchrony_summary(live)
-    assert sync["pair"] == ["client", "therapist"] and sync["segments"] >= 30
+    # the dyad: the engine's synchrony stream and the session test, whole and between
+    # the markers; the whole-session result is the one the live window showed last
+    sync = dict(analysis.summary["synchrony"])  # a copy: the module fixture is shared
+    expected = synchrony_summary(live, analysis.markers)
+    parts = sync.pop("between_markers")
+    expected_parts = expected.pop("between_markers")
+    assert sync == expected
+    # the same results; elapsed times count from each one's first beat (t0)
+    for part, same in zip(parts, expected_parts, strict=True):
+        assert {k: v for k, v in part.items() if not k.endswith("_s")} == {
+            k: v for k, v in same.items() if not k.endswith("_s")
+        }
+    assert sync["pair"] == ["client", "therapist"]
     assert 0 < sync["mean_index"] < 1 and 50 < sync["estimated_percent"] <= 100
-    assert sync["effect_size"] is not None and 0 < sync["p_value"] < 1
+    whole = sync["session"]
+    assert whole["n_segments"] >= 30 and 0 < whole["p_value"] <= 1
+    assert whole["ci_low"] < whole["r"] < whole["ci_high"]
+    shown = engine.snapshot.synchrony.session
+    assert (whole["r"], whole["p_value"], whole["n_segments"]) == (
+        round(shown.r, 6),
+        round(shown.p_value, 6),
+        shown.n_segments,
+    )
+    assert [(p["from"], p["to"]) for p in parts] == [
+        ("start", "topic: work"),
+        ("topic: work", "calm again"),
+        ("calm again", "end"),
+    ]
+    assert parts[0]["start_s"] is None and parts[1]["start_s"] == parts[0]["end_s"] > 0
+    assert all(p["n_segments"] >= 6 for p in parts[:2])
+    assert sum(p["n_segments"] for p in parts) <= whole["n_segments"]
     # coherence and breathing rate while paced (client only)
     coherence = client["coherence"]
     assert coherence["estimates"] >= 20 and 0 < coherence["mean_peak_fraction"] < 1
@@ -169,7 +194,8 @@ def test_html_has_every_section_and_real_figures(session):
         _not_blank(_svgs(html, fig))
     sync = _svgs(html, "synchrony-figure")
     assert "significant (0.95)" in sync and "therapist follows client" in sync
-    assert "<table id='synchrony-table'>" in html and "effect size" in html
+    assert "<table id='synchrony-table'>" in html and "whole session" in html
+    assert "topic: work → calm again" in html and "Session so far (" in html
     tacho = _svgs(html, "tachogram-client")
     assert tacho.count("fill='#d62728'") > 5  # artifacts marked
     for label in ("topic: work", "calm again"):  # markers as labelled lines

@@ -186,7 +186,7 @@ def build_summary(analysis_path: Path, stats: SessionStats, markers: list[Marker
         "subjects": subjects,
         "markers": [{"elapsed_s": round(m.t - stats.t0, 3), "text": m.text} for m in markers],
         "paced_min": round(paced_min, 6),
-        "synchrony": synchrony_summary(stats),
+        "synchrony": synchrony_summary(stats, markers),
     }
 
 

@@ -11,6 +11,7 @@ per-window CSV rows go straight to their files.
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -148,7 +149,7 @@ class SessionStats:
         The dyad in the engine's order (a, b) for synchrony (default: the first two
         subjects seen).
     dyad : bool
-        Keep the corrected beats for the session synchrony effect size; False when the
+        Keep the corrected beats for the session synchrony test; False when the
         session is known to hold one person (saves work on long recordings).
     """
 
@@ -453,12 +454,13 @@ def _pair(stats: "SessionStats") -> tuple[str, str] | None:
     return stats.pair if stats.pair is not None else (names[0], names[1])
 
 
-def synchrony_summary(stats: "SessionStats") -> dict | None:
-    """The dyad's session synchrony (None for one person or without estimates)."""
+def synchrony_summary(stats: "SessionStats", markers: Sequence = ()) -> dict | None:
+    """The dyad's session synchrony, whole and between ``markers`` (None for one person)."""
     pair = _pair(stats)
     if pair is None or stats.sync is None or not stats.sync.samples:
         return None
-    return stats.sync.summary(pair)
+    t0 = stats.t0 if stats.t0 is not None else 0.0
+    return stats.sync.summary(pair, markers, t0)
 
 
 def _mean_finite(values: np.ndarray) -> float:

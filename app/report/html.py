@@ -18,7 +18,9 @@ from app.analysis.bins import ZONES
 from app.analysis.session_stats import SessionStats, SubjectStats
 from app.report.ecg import render_snippets
 from app.report.svg import Chart, hbars
+from app.sync_words import lag_words, session_words
 from dsp.arousal_state import Zone
+from dsp.synchrony_types import SessionSynchrony
 
 log = logging.getLogger(__name__)
 
@@ -242,15 +244,38 @@ def _summary_table(analysis) -> str:
     )
     sync = analysis.summary.get("synchrony")
     if sync:
-        table += (
-            "<table id='synchrony-table'><tr><th>synchrony</th><th>value</th></tr>"
-            f"<tr><td>effect size (SUSY-style)</td><td>{_fmt(sync['effect_size'], 2)}</td></tr>"
-            f"<tr><td>p (one-sided)</td><td>{_fmt(sync['p_value'], 4)}</td></tr>"
-            f"<tr><td>mean index</td><td>{_fmt(sync['mean_index'], 2)}</td></tr>"
-            f"<tr><td>time significant (%)</td><td>{_fmt(sync['significant_percent'])}</td></tr>"
-            f"<tr><td>mean lag (s)</td><td>{_fmt(sync['mean_lag_s'], 2)}</td></tr></table>"
-        )
+        table += _synchrony_table(sync)
     return table
+
+
+def _synchrony_table(sync: dict) -> str:
+    """The session test for the whole session and between markers, and the index."""
+    a, b = sync["pair"]
+    rows = [("whole session", sync["session"])] + [
+        (f"{part['from']} → {part['to']}", part) for part in sync["between_markers"]
+    ]
+    body = "".join(
+        f"<tr><td>{escape(label)}</td><td>{_fmt(res['r'], 2)}</td>"
+        f"<td>{_fmt(res['ci_low'], 2)} to {_fmt(res['ci_high'], 2)}</td>"
+        f"<td>{_fmt(res['p_value'], 3)}</td>"
+        f"<td>{escape(lag_words(a, b, _num(res['lag_s'])) or '–')}</td>"
+        f"<td>{res['n_segments']}</td></tr>"
+        for label, res in rows
+    )
+    return (
+        "<table id='synchrony-table'><tr><th>synchrony (session test)</th><th>r</th>"
+        "<th>95 % interval</th><th>p</th><th>lag</th><th>30-s segments</th></tr>"
+        f"{body}</table>"
+        "<p class='small'>r: mean Fisher z of the 30-s segments at the lag found "
+        "(searched once, ±5 s); p against the partner's heart rate circularly rotated by "
+        "1–10 min (SCIENCE.md §5); empty where a stretch is shorter than about 3 min. "
+        f"Live index: mean {_fmt(sync['mean_index'], 2)}, at or above 0.95 "
+        f"{_fmt(sync['significant_percent'])} % of the time.</p>"
+    )
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _paced_section(ctx: _Context, analysis) -> str:
@@ -319,9 +344,17 @@ def _synchrony_section(ctx: _Context, analysis) -> str:
         "synchrony-figure",
         index.render() + lag.render(),
         f"Heart-rate synchrony of {a} and {b}: surrogate index (windowed cross-correlation, "
-        "30 s, lags ±5 s; 0.95 marks significance) and the lag of the peak. Session effect "
-        f"size {_fmt(sync['effect_size'], 2)} (p {_fmt(sync['p_value'], 3)}, "
-        f"{sync['segments']} segments of 30 s).",
+        "30 s, lags ±5 s; 0.95 marks significance; below it a 30-s window cannot show "
+        "synchrony) and the lag of the peak. "
+        + escape(session_words(a, b, _session(sync["session"]))),
+    )
+
+
+def _session(record: dict) -> SessionSynchrony:
+    """A session record of the summary back as the result."""
+    return SessionSynchrony(
+        *(_num(record[k]) for k in ("r", "ci_low", "ci_high", "p_value", "lag_s")),
+        record["n_segments"],
     )
 
 
