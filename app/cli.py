@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(owner-only; flushed every second)",
     )
     run.add_argument(
+        "--no-history",
+        action="store_true",
+        help="keep nothing of this session in the history (see 'heartsync history')",
+    )
+    run.add_argument(
         "--status-every",
         type=_number(0, False, "seconds"),
         default=10.0,
@@ -172,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="output folder (default: FILE-report/ beside it)"
     )
     analyze.add_argument("--json", action="store_true", help="print the summary as JSON")
+    analyze.add_argument(
+        "--pdf", action="store_true", help="also write report.pdf (A4 or Letter, printable)"
+    )
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -191,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     profiles.add_argument("--delete", metavar="NAME", help="delete this profile")
 
     from app.breathing.resonance import add_parser as add_resonance_parser
+    from app.history.cli import add_parser as add_history_parser
+
+    add_history_parser(commands)
 
     _add_source_options(add_resonance_parser(commands))
 
@@ -294,7 +305,11 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
         if args.command == "analyze":
             from app.analysis.analyze import main as analyze_main
 
-            return analyze_main(args.file, args.out, args.json)
+            return analyze_main(args.file, args.out, args.json, args.pdf)
+        if args.command == "history":
+            from app.history.cli import main as history_main
+
+            return history_main(args, config)
         specs, speed = _resolve(args, config)
         sources = make_sources(specs, speed)
         baselines = _baselines(store, getattr(args, "profile", None), sources)
@@ -315,6 +330,11 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
             sinks.extend(_stream_sinks(sources, args.lsl, args.record))
         except RecordingError as exc:
             parser.exit(2, f"heartsync: error: {exc}\n")
+        if config.history and not args.no_history:
+            from app.history import start_session
+
+            names = {subject: profile.name for subject, profile in baselines.items()}
+            sinks.extend(filter(None, [start_session(sources, store, names)]))
         engine = Engine(sources, sinks)
         for subject, profile in baselines.items():
             engine.set_baseline(
@@ -344,6 +364,7 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
         config_path=args.config,
         lsl=getattr(args, "lsl", False),
         record=record,
+        history=config.history and not getattr(args, "no_history", False),
     )
 
 
