@@ -93,8 +93,11 @@ class SessionEntry:
 
     @property
     def state(self) -> str:
-        """``complete``, ``recovered`` (summary from the repaired file), ``running`` (its
-        writer is alive) or ``interrupted`` (its writer died before the summary)."""
+        """How the session stands.
+
+        ``complete``, ``recovered`` (summary from the repaired file), ``running`` (its
+        writer is alive) or ``interrupted`` (its writer died before the summary).
+        """
         if self.summary is None:
             return "running" if _writer_alive(self.folder / LOCK) else "interrupted"
         return "recovered" if self.summary.get("recovered") else "complete"
@@ -233,8 +236,10 @@ class HistoryStore:
         now: dt.datetime | None = None,
         sessions: list[SessionEntry] | None = None,
     ) -> list[SessionEntry]:
-        """Sessions to offer for deletion: older than ``keep_days``, then the oldest
-        until the rest fit in ``max_gb``. Nothing is deleted here."""
+        """Sessions to offer for deletion (nothing is deleted here).
+
+        Those older than ``keep_days``, then the oldest until the rest fit in ``max_gb``.
+        """
         now = (now or dt.datetime.now()).astimezone()
         entries = self.sessions() if sessions is None else sessions
         cutoff = now - dt.timedelta(days=limits.keep_days)
@@ -251,8 +256,10 @@ class HistoryStore:
 
     # -- deleting and recovering ----------------------------------------------------
     def delete(self, session_id: str) -> None:
-        """Delete a session: recording and summary together (the folder goes first, so a
-        half-deleted session never lists)."""
+        """Delete a session: recording and summary together.
+
+        The folder is renamed away first, so a half-deleted session never lists.
+        """
         folder = self.path(session_id)
         if not folder.is_dir():
             raise HistoryError(f"no session {session_id} in {self.folder}")
@@ -277,6 +284,8 @@ class HistoryStore:
         from sensors.xdf import repair_xdf
 
         entry = self.entry(session_id)
+        if entry.state == "running":
+            raise HistoryError(f"session {session_id} is still being recorded")
         if not entry.recording.is_file():
             raise HistoryError(f"session {session_id} has no recording to recover")
         report = repair_xdf(entry.recording)

@@ -45,7 +45,8 @@ TREND_COLUMNS = (
 def _paced_minutes(stats: SessionStats, subject: str) -> float:
     """Minutes this person breathed with the pacer (spans for everyone count too).
 
-    ``stats`` must be closed (open spans are closed at the last beat then)."""
+    ``stats`` must be closed (open spans are closed at the last beat then).
+    """
     spans = stats.paced_spans
     seconds = sum(b - a for who, a, b in spans if who in (None, subject) and b > a)
     return round(seconds / 60.0, 4)
