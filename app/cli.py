@@ -447,7 +447,7 @@ def _profiles(store: ProfileStore, delete: str | None) -> int:
             if b is None
             else (
                 f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
-                f"calibrated {profile.calibrated_at[:16]}"
+                f"{profile.calibration_text()}"
             )
         )
         print(f"{name:<24} {summary}")

@@ -149,7 +149,7 @@ class HistorySink:
             return
         try:
             size = self.recorder.path.stat().st_size
-            self.summary = session_summary(
+            summary = session_summary(
                 self.stats,
                 session_id=self.session_id,
                 started=self.started,
@@ -161,12 +161,13 @@ class HistorySink:
                 recording_bytes=size,
             )
             if self.recorder.error is not None:
-                self.summary["recording_error"] = str(self.recorder.error)
-            self.store.write_summary(self.session_id, self.summary)
+                summary["recording_error"] = str(self.recorder.error)
+            self.store.write_summary(self.session_id, summary)
         except (OSError, ValueError) as exc:
             self.error = exc
             log.error(
                 "history: the summary of session %s was not written: %s", self.session_id, exc
             )
             return
+        self.summary = summary  # set last: other threads wait on it
         log.info("history: session %s kept in %s", self.session_id, self.folder)
