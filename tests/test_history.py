@@ -298,3 +298,34 @@ def test_config_keys_round_trip(tmp_path):
     path.write_text("history_max_gb = -1\n")
     with pytest.raises(ConfigError, match="history_max_gb"):
         load_config(path)
+
+
+def test_a_replayed_session_is_kept_too_and_summarises_the_same(kept, tmp_path):
+    (original,) = kept["store"].sessions()
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--headless",
+            "--source",
+            f"replay:{original.recording}",
+            "--speed",
+            "0",
+            "--status-every",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (entry,) = HistoryStore(tmp_path / "heartsync" / "history").sessions()
+    assert entry.summary["replayed"] is True and entry.state == "complete"
+    for name, person in original.summary["people"].items():
+        again = entry.summary["people"][name]
+        assert again["time_domain"] == person["time_domain"]
+        assert again["zones"] == person["zones"]
+        assert again["profile"] is None  # this test's profile folder is not the user's
+    assert entry.summary["synchrony"] == original.summary["synchrony"]
