@@ -20,6 +20,7 @@ from app.profiles import ProfileError, ProfileStore
 from app.recording.recorder import RecorderSettings, XdfRecorder
 from dsp.beat_result import BeatResult
 from sensors.base import BeatSource
+from sensors.replay import ReplaySource
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class HistorySink:
             dyad=len(subjects) == 2,
         )
         self.sources = [s.name for s in sources]
-        self.replayed = any(hasattr(s, "session") for s in sources)  # ReplaySource
+        self.replayed = any(isinstance(s, ReplaySource) for s in sources)
         self.profile_names = dict(profile_names or {})
         self.rests: dict[str, dict] = {}
         self._known = _profile_baselines(profiles)

@@ -295,7 +295,7 @@ class HistoryStore:
             session_id=session_id,
             started=entry.started,
             ended=None,
-            sources=sorted(analysis.stats.subjects),
+            sources=sorted(analysis.stats.subjects),  # the subjects: source names died with it
             replayed=False,
             profiles={},
             rests={},
