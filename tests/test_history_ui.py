@@ -152,3 +152,27 @@ def test_profiles_show_their_calibration_age_and_suggest_recalibrating(qtbot, tm
     assert "40 days ago" in controls.age.text() and "D55E00" in controls.age.styleSheet()
     assert any("consider calibrating again" in m for m in messages)
     window.close()
+
+
+def test_no_history_before_the_engine_starts_keeps_nothing(qtbot, tmp_path):
+    """``heartsync run --no-history`` in the window: unticked before the engine runs."""
+    from app.engine import Engine
+    from app.runtime import EngineThread
+    from sensors.simulated import SimSettings, SimulatedSource
+    from ui.main_window import MainWindow
+
+    runner = EngineThread(Engine([SimulatedSource(SimSettings(), speed=20)]), keep_alive=True)
+    window = MainWindow(runner, profiles=tmp_path)
+    qtbot.addWidget(window)
+    sink = window.history.sink
+    window.history.set_enabled(False, save=False)  # as run_gui does for --no-history
+    assert window.history.sink is None and not window.history.keep.isChecked()
+    runner.start()
+    snapshot = lambda: runner.engine.snapshot  # noqa: E731
+    qtbot.waitUntil(
+        lambda: bool(snapshot().subjects) and snapshot().subjects[0].beats_received > 20,
+        timeout=20000,
+    )
+    qtbot.waitUntil(lambda: not sink.folder.exists(), timeout=20000)  # nothing kept
+    assert sink not in runner.engine.sinks and sink.closed and not sink.stats.subjects
+    window.close()

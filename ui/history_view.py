@@ -376,8 +376,15 @@ class HistoryControls:
     def stop(self) -> None:
         """Stop keeping the session (what was recorded so far is kept, summarised)."""
         sink, self.sink = self.sink, None
-        if sink is not None and self.runner.alive:
-            self.runner.submit(self.runner.engine.remove_sink(sink))
+        if sink is None:
+            return
+        # queued after the add_sink even when the engine has not started yet (run_gui with
+        # --no-history): a sink that saw no beat deletes its folder when closed
+        remove = self.runner.engine.remove_sink(sink)
+        try:
+            self.runner.submit(remove)
+        except RuntimeError:  # the engine has ended: it closed its sinks itself
+            remove.close()
 
     def set_enabled(self, on: bool, save: bool = True) -> None:
         """Tick or untick the box; ``save`` writes the setting to the config file."""
