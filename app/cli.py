@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(owner-only; flushed every second)",
     )
     run.add_argument(
+        "--no-history",
+        action="store_true",
+        help="keep nothing of this session in the history (see 'heartsync history')",
+    )
+    run.add_argument(
         "--status-every",
         type=_number(0, False, "seconds"),
         default=10.0,
@@ -182,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="output folder (default: FILE-report/ beside it)"
     )
     analyze.add_argument("--json", action="store_true", help="print the summary as JSON")
+    analyze.add_argument(
+        "--pdf", action="store_true", help="also write report.pdf (A4 or Letter, printable)"
+    )
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -201,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     profiles.add_argument("--delete", metavar="NAME", help="delete this profile")
 
     from app.breathing.resonance import add_parser as add_resonance_parser
+    from app.history.cli import add_parser as add_history_parser
+
+    add_history_parser(commands)
 
     _add_source_options(add_resonance_parser(commands))
 
@@ -304,7 +315,11 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
         if args.command == "analyze":
             from app.analysis.analyze import main as analyze_main
 
-            return analyze_main(args.file, args.out, args.json)
+            return analyze_main(args.file, args.out, args.json, args.pdf)
+        if args.command == "history":
+            from app.history.cli import main as history_main
+
+            return history_main(args, config)
         specs, speed = _resolve(args, config)
         if getattr(args, "pmd", ""):
             specs = with_pmd(specs, args.pmd)
@@ -327,6 +342,11 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
             sinks.extend(_stream_sinks(sources, args.lsl, args.record))
         except RecordingError as exc:
             parser.exit(2, f"heartsync: error: {exc}\n")
+        if config.history and not args.no_history:
+            from app.history import start_session
+
+            names = {subject: profile.name for subject, profile in baselines.items()}
+            sinks.extend(filter(None, [start_session(sources, store, names)]))
         engine = Engine(sources, sinks)
         for subject, profile in baselines.items():
             engine.set_baseline(
@@ -356,6 +376,7 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
         config_path=args.config,
         lsl=getattr(args, "lsl", False),
         record=record,
+        history=config.history and not getattr(args, "no_history", False),
     )
 
 
@@ -438,7 +459,7 @@ def _profiles(store: ProfileStore, delete: str | None) -> int:
             if b is None
             else (
                 f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
-                f"calibrated {profile.calibrated_at[:16]}"
+                f"{profile.calibration_text()}"
             )
         )
         print(f"{name:<24} {summary}")

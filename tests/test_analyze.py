@@ -356,3 +356,30 @@ def test_progress_bar_waits_two_seconds_then_draws():
     bar(0.5)
     bar(1.0)
     assert out.text.count("\r") == 2 and " 50%" in out.text and out.text.endswith("100%   2.5 s\n")
+
+
+def test_nonlinear_measures_equal_the_batch_functions(session):
+    from dsp.nonlinear import dfa_alpha1, poincare
+
+    summary = session["analysis"].summary["subjects"]["therapist"]["nonlinear"]
+    results = [r for r in session["results"] if r.subject == "therapist"]
+    rr = np.array([r.beat.rr_ms for r in results])
+    clean = np.array([r.beat.artifact is None for r in results])
+    gap = np.array([r.gap_before for r in results])
+    pairs = clean[:-1] & clean[1:] & ~gap[1:]
+    sd1, sd2 = poincare(rr, pairs)
+    assert summary["sd1_ms"] == pytest.approx(sd1, rel=1e-6)
+    assert summary["sd2_ms"] == pytest.approx(sd2, rel=1e-6)
+    assert summary["sd2_sd1"] == pytest.approx(sd2 / sd1, rel=1e-5)
+    # DFA alpha1: mean over the qualifying 5-min segments (the spectra's segments)
+    assert (
+        summary["dfa_segments"]
+        == session["analysis"].summary["subjects"]["therapist"]["frequency_domain"]["segments_used"]
+    )
+    assert summary["dfa_segments"] >= 3
+    t = np.array([r.beat.t for r in results])
+    first = rr[(t >= t[0]) & (t < t[0] + 300.0)]
+    assert 0.5 < dfa_alpha1(first) < 1.6
+    assert 0.5 < summary["dfa_alpha1"] < 1.6
+    html = (session["folder"] / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Poincaré SD1 (ms)" in html and "DFA α1" in html and "Peng et al. 1995" in html

@@ -15,6 +15,7 @@ from ui.breathing_view import BreathingDock
 from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
 from ui.ecg_view import EcgTrace
+from ui.history_view import HistoryControls
 from ui.plots import TachogramPlot
 from ui.recording_bar import RecordingBar
 from ui.subject_panel import SubjectPanel
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self.sound.toggled.connect(self._sound_toggled)
         toolbar.addWidget(self.sound)
         self.breathing = BreathingDock(self, toolbar)
+        self.history = HistoryControls(self, toolbar, runner, self.store, config_path)
         self.recording_bar = RecordingBar(runner, self, open_window=MainWindow)
         self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.addToolBar(self.recording_bar)

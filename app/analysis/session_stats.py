@@ -24,6 +24,7 @@ from dsp.arousal_estimator import ArousalSettings
 from dsp.arousal_state import Zone
 from dsp.beat_result import BeatResult
 from dsp.hrv import frequency_domain
+from dsp.nonlinear import PoincareSums, dfa_alpha1
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ class SubjectStats:
     seg_start: float = math.nan
     segments: int = 0
     spectra: list = field(default_factory=list)
+    poincare: PoincareSums = field(default_factory=PoincareSums)
+    dfa: list = field(default_factory=list)
     window: _Window | None = None
     breathing: BreathingStats = field(init=False)
 
@@ -284,6 +287,7 @@ class SessionStats:
             s.diff_n += 1
             s.diff_sq += d * d
             s.diff_50 += abs(d) > 50.0
+            s.poincare.add(s.prev_nn, rr)
         s.prev_nn = rr
 
     def _add_arousal(self, s: SubjectStats, result: BeatResult, k: int) -> None:
@@ -328,6 +332,7 @@ class SessionStats:
                     s.spectra.append(
                         [spectrum[k] for k in ("vlf", "lf", "hf", "lf_hf", "hf_peak_hz")]
                     )
+                    s.dfa.append(dfa_alpha1(np.array(s.seg_rr)))
         s.seg_t, s.seg_rr, s.seg_clean, s.seg_start = [], [], 0, math.nan
 
     def _add_window(self, s: SubjectStats, result: BeatResult) -> None:
@@ -434,6 +439,7 @@ class SessionStats:
                 "segments": s.segments,
                 "segment_s": SEGMENT_S,
             },
+            "nonlinear": _nonlinear(s),
             "zones": None,
             "coherence": s.breathing.summary(),
         }
@@ -445,6 +451,19 @@ class SessionStats:
                 "band_upper_z": json_number(s.band[1]),
             }
         return out
+
+
+def _nonlinear(s: SubjectStats) -> dict:
+    """Poincaré SD1/SD2 over every clean successive pair; DFA α1 per 5-min segment."""
+    sd1, sd2 = s.poincare.result()
+    dfa = np.array(s.dfa, float)
+    return {
+        "sd1_ms": json_number(sd1),
+        "sd2_ms": json_number(sd2),
+        "sd2_sd1": json_number(sd2 / sd1 if sd1 > 0 else math.nan),
+        "dfa_alpha1": json_number(_mean_finite(dfa)),
+        "dfa_segments": int(np.isfinite(dfa).sum()),
+    }
 
 
 def _pair(stats: "SessionStats") -> tuple[str, str] | None:

@@ -214,6 +214,13 @@ def _summary_table(analysis) -> str:
             f"{d['frequency_domain']['segments_used']} of {d['frequency_domain']['segments']}"
         ),
     )
+    for key, label, digits in (
+        ("sd1_ms", "Poincaré SD1 (ms)", 1),
+        ("sd2_ms", "Poincaré SD2 (ms)", 1),
+        ("sd2_sd1", "SD2/SD1", 2),
+        ("dfa_alpha1", "DFA α1", 2),
+    ):
+        row(label, lambda d, k=key: d["nonlinear"][k], digits)
     for zone in ZONES:
         row(
             f"minutes {ZONE_WORDS[zone]}",
@@ -240,7 +247,13 @@ def _summary_table(analysis) -> str:
         "<p class='small'>Time domain: every clean beat of the session, differences only "
         "between neighbouring clean beats. Frequency domain: mean of 5-min segments with "
         "≥ 95 % clean beats and no gap (Task Force 1996); VLF needs longer segments and is "
-        "not reported from 5-min ones.</p>"
+        "not reported from 5-min ones. Poincaré plot (RR<sub>n</sub> against "
+        "RR<sub>n+1</sub>): SD1 the spread across the line of identity (beat-to-beat, "
+        "vagal), SD2 along it (Brennan, Palaniswami &amp; Kamen 2001, IEEE Trans Biomed Eng "
+        "48:1342), over every pair of neighbouring clean beats. DFA α1: short-term "
+        "(4-16 beats) scaling exponent of detrended fluctuation analysis (Peng et al. 1995, "
+        "Chaos 5:82), the mean over the same 5-min segments; about 1 at rest, towards 0.5 "
+        "when beats become uncorrelated.</p>"
     )
     sync = analysis.summary.get("synchrony")
     if sync:
