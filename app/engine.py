@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from app.beat_gate import BeatGate
+from app.signals import SignalHub
 from app.sinks import Sink
 from app.snapshot import (
     CalibrationView,
@@ -23,15 +24,17 @@ from app.snapshot import (
     SubjectSnapshot,
     SynchronyHistory,
 )
-from app.streams.specs import SESSION, SYNCHRONY
+from app.streams.specs import SESSION, SYNCHRONY, synchrony_sample
 from dsp.arousal_estimator import ArousalSettings
 from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.beat_result import BeatResult
 from dsp.pipeline import PipelineSettings, SubjectPipeline
 from dsp.synchrony_estimator import SynchronyEstimator
+from dsp.synchrony_session import SessionSynchronyEstimator
 from dsp.synchrony_types import SynchronySettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
+from sensors.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,8 @@ class Engine:
             raise ValueError("the engine needs at least one source")
         self.settings = settings
         self.sinks = list(sinks)
+        #: ECG and chest acceleration beside the beats (Polar PMD), and breathing from them.
+        self.signals = SignalHub(self)
         self._subjects = {
             s.subject: _Subject(
                 s, SubjectPipeline(s.subject, settings.pipeline), SubjectHistory(settings.history_s)
@@ -120,11 +125,13 @@ class Engine:
         self._status_listeners: list = []
         # a dyad: heart-rate synchrony of the first subject (a) and the second (b)
         self._sync: SynchronyEstimator | None = None
+        self._session: SessionSynchronyEstimator | None = None
         self._sync_pair: tuple[str, str] = ("", "")
         self._sync_history: SynchronyHistory | None = None
         self._sync_changed = False
         if len(subjects) == 2:
             self._sync = SynchronyEstimator(settings.synchrony)
+            self._session = SessionSynchronyEstimator(settings.synchrony)
             self._sync_pair = (subjects[0], subjects[1])
             self._sync_history = SynchronyHistory(*subjects, history_s=600.0)
         for s in sources:
@@ -416,6 +423,10 @@ class Engine:
         try:
             async with contextlib.aclosing(source.beats()) as beats:
                 async for beat in beats:
+                    if isinstance(beat, SampleBlock):  # ECG or acceleration (a Polar strap)
+                        if self._started:
+                            self.signals.push(beat)
+                        continue
                     if not isinstance(beat, Beat):  # a replayed session event: re-apply it
                         beat.apply(self)
                         continue
@@ -450,26 +461,27 @@ class Engine:
             self._emit(sub, result)
 
     def _synchronise(self, result: BeatResult) -> BeatResult:
-        """Feed the dyad's synchrony estimator; stamp its newest estimate on the result."""
+        """Feed the dyad's synchrony estimators; stamp their newest results on the result.
+
+        The live index every second; the session test once per completed 30-s segment,
+        from sums kept as the session goes (never recomputed from the start).
+        """
         beat = result.beat
         which = self._sync_pair.index(result.subject)
         ok = result.quality.ok and result.contact is not False
+        if self._session.push(which, beat.t, beat.rr_ms, ok, result.gap_before) is not None:
+            self._sync_history.session = self._session.latest
+            self._sync_changed = True
+        session = self._session.latest
         for estimate in self._sync.push(which, beat.t, beat.rr_ms, ok, result.gap_before):
             self._sync_history.add(estimate)
             self._sync_changed = True
-            values = (
-                estimate.index,
-                estimate.index_raw,
-                estimate.r_peak,
-                estimate.lag_s,
-                estimate.p_value,
-            )
-            self.publish(SYNCHRONY, SESSION, estimate.t, values)
+            self.publish(SYNCHRONY, SESSION, estimate.t, synchrony_sample(estimate, session))
         latest = self._sync.latest
         # an estimate more than a few seconds old says nothing about this beat
         if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
             latest = None
-        return replace(result, synchrony=latest)
+        return replace(result, synchrony=latest, sync_session=session)
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         if self._sync is not None:

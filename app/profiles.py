@@ -42,6 +42,9 @@ BASELINE_RANGES = {
     "clean_fraction": (0.0, 1.0),
     "duration_s": (1.0, 86_400.0),
 }
+#: A baseline older than this many days is worth taking again (resting HR and HRV drift
+#: with fitness, season and medication), days.
+RECALIBRATE_AFTER_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,37 @@ class Profile:
             f"profile {origin} cannot be read ({problem}); it was left untouched — "
             "fix or delete it, or calibrate under another name"
         )
+
+    def calibration_age_days(self, now: dt.datetime | None = None) -> float | None:
+        """Days since the baseline was taken (None when never, or the date is unreadable)."""
+        if self.baseline is None or not self.calibrated_at:
+            return None
+        try:
+            when = dt.datetime.fromisoformat(self.calibrated_at)
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.astimezone()
+        now = now or dt.datetime.now(dt.UTC)
+        return max(0.0, (now - when).total_seconds() / 86400.0)
+
+    def calibration_text(self, now: dt.datetime | None = None) -> str:
+        """``calibrated 2026-11-02 (30 days ago)`` plus a suggestion once it is old."""
+        age = self.calibration_age_days(now)
+        if age is None:
+            return "not calibrated" if self.baseline is None else "calibrated (date unknown)"
+        when = dt.datetime.fromisoformat(self.calibrated_at)
+        days = int(age)
+        ago = "today" if days == 0 else "1 day ago" if days == 1 else f"{days} days ago"
+        text = f"calibrated {when.astimezone().strftime('%Y-%m-%d')} ({ago})"
+        if self.needs_recalibration(now):
+            text += "; consider calibrating again"
+        return text
+
+    def needs_recalibration(self, now: dt.datetime | None = None) -> bool:
+        """True when the baseline is older than :data:`RECALIBRATE_AFTER_DAYS`."""
+        age = self.calibration_age_days(now)
+        return age is not None and age > RECALIBRATE_AFTER_DAYS
 
     def calibrated(self, baseline: Baseline, when: dt.datetime | None = None) -> "Profile":
         """A copy with a new baseline taken now (or ``when``)."""

@@ -107,8 +107,10 @@ def build_source(spec: SourceSpec, subject: str, speed: float = 1.0) -> BeatSour
     if spec.kind == "ble":
         from sensors.ble import BleHeartRateSource
 
-        _only(spec, options, {"subject"})
-        return BleHeartRateSource(spec.target, subject=options["subject"])
+        _only(spec, options, {"subject", "pmd"})
+        return BleHeartRateSource(
+            spec.target, subject=options["subject"], pmd=pmd_signals(options.get("pmd", ""))
+        )
     if spec.kind == "lsl":
         from sensors.lsl_inlet import LslInletSource
 
@@ -122,6 +124,33 @@ def build_source(spec: SourceSpec, subject: str, speed: float = 1.0) -> BeatSour
             )
         return sources[0]
     raise SourceSpecError(f"no source of kind {spec.kind!r}")
+
+
+def pmd_signals(text: str) -> tuple[str, ...]:
+    """``ecg,acc`` (or ``ecg+acc``) as signal keys; "" gives none.
+
+    Raises
+    ------
+    SourceSpecError
+        For a word other than ``ecg`` or ``acc``.
+    """
+    words = tuple(w.strip().lower() for w in text.replace("+", ",").split(",") if w.strip())
+    unknown = [w for w in words if w not in ("ecg", "acc")]
+    if unknown:
+        raise SourceSpecError(f"pmd: unknown signal(s) {', '.join(unknown)}; use ecg and/or acc")
+    return words
+
+
+def with_pmd(specs: list[SourceSpec], text: str) -> list[SourceSpec]:
+    """Ask every Bluetooth source without its own ``pmd=`` for the signals ``text`` names."""
+    pmd_signals(text)  # fail early on a typo
+    signals = text.replace(",", "+")
+    return [
+        SourceSpec(s.kind, s.target, {**s.options, "pmd": signals})
+        if s.kind == "ble" and "pmd" not in s.options
+        else s
+        for s in specs
+    ]
 
 
 def build_sources(spec: SourceSpec, subject: str, speed: float = 1.0) -> list[BeatSource]:
@@ -174,11 +203,13 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
     """Join simulated people into a session: distinct seeds, dyad coupling resolved.
 
     With several ``sim`` sources, each without ``seed=`` gets its position (1, 2, ...)
-    so the people differ. A ``sim`` source with ``couple=`` follows the other ``sim``
-    source (or the one whose subject ``partner=`` names): ``partner`` becomes that
-    person's seed and both get slow HR fluctuations (``slow=``, default
+    so the people differ. A ``sim`` source with ``r=`` (the coupling as a correlation,
+    SCIENCE.md §5) follows the other ``sim`` source (or the one whose subject
+    ``partner=`` names): ``partner`` becomes that person's seed, that person's options
+    travel along as ``partner.KEY`` (their heart rate sets how much must be shared to
+    give r), and both get slow HR fluctuations (``slow=``, default
     :data:`DYAD_SLOW_BPM`), e.g. ``--source sim:subject=therapist --source
-    sim:subject=client,couple=0.5,lag=2``.
+    sim:subject=client,r=0.5,lag=2``.
 
     Raises
     ------
@@ -192,7 +223,7 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         for n, i in enumerate(sims, start=1):
             options[i].setdefault("seed", str(n))
     for i in sims:
-        if "couple" not in options[i]:
+        if "r" not in options[i]:
             continue
         partner = options[i].get("partner")
         if partner is not None and partner.lstrip("-").isdigit():
@@ -201,13 +232,14 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         if len(others) != 1:
             wanted = f"subject={partner}" if partner else "one other"
             raise SourceSpecError(
-                f"sim source {i + 1} has couple= but no {wanted} sim source to follow; "
+                f"sim source {i + 1} has r= but no {wanted} sim source to follow; "
                 "add one, or give partner=SUBJECT or partner=SEED"
             )
         j = others[0]
-        options[i]["partner"] = options[j].setdefault("seed", "0")
         for k in (i, j):
             options[k].setdefault("slow", str(DYAD_SLOW_BPM))
+        options[i]["partner"] = options[j].setdefault("seed", "0")
+        options[i].update({f"partner.{key}": value for key, value in options[j].items()})
     return [SourceSpec(s.kind, s.target, o) for s, o in zip(specs, options, strict=True)]
 
 

@@ -159,10 +159,10 @@ def test_options_before_or_after_the_command_and_sources_from_both(tmp_path):
 def test_partner_takes_a_subject_or_a_seed():
     """``partner=p1`` names the default subject of the first source (or a seed)."""
     common = ["run", "--headless", "--json", "--duration", "60", "--speed", "0"]
-    by_name = run_cli(*common, "--source", "sim", "--source", "sim:couple=0.5,partner=p1")
+    by_name = run_cli(*common, "--source", "sim", "--source", "sim:r=0.5,partner=p1")
     # the one other person, found without partner=: the same dyad
-    by_seed = run_cli(*common, "--source", "sim", "--source", "sim:couple=0.5")
-    seed = run_cli(*common, "--source", "sim", "--source", "sim:couple=0.5,partner=1")
+    by_seed = run_cli(*common, "--source", "sim", "--source", "sim:r=0.5")
+    seed = run_cli(*common, "--source", "sim", "--source", "sim:r=0.5,partner=1,slow=6")
     assert seed.returncode == 0, seed.stderr  # a seed: a partner outside this session
     assert by_name.returncode == 0, by_name.stderr
 

@@ -192,7 +192,7 @@ def test_damaged_but_readable_files_are_read_not_refused(tmp_path, run):
         ),
         (
             "partner",
-            ["run", "--headless", "--source", "sim", "--source", "sim:couple=0.5,partner=zz"],
+            ["run", "--headless", "--source", "sim", "--source", "sim:r=0.5,partner=zz"],
             "subject=zz",
         ),
         ("source on repair", ["--source", "sim", "repair", "{d}/good.xdf"], "does not apply"),

@@ -175,10 +175,12 @@ class ProfileControls(QWidget):
         self.widen.setToolTip("Clinician setting: widen (or narrow) the window, in z units")
         self.calibrate_button = QPushButton("Calibrate…")
         self.delete_button = QPushButton("Delete")
+        self.age = QLabel("")  # calibration date and how long ago
+        self.age.setStyleSheet("color: #555;")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Profile"))
-        for w in (self.choice, self.widen, self.calibrate_button, self.delete_button):
+        for w in (self.choice, self.widen, self.calibrate_button, self.delete_button, self.age):
             layout.addWidget(w)
         self.reload()
         self.choice.currentIndexChanged.connect(self._chosen)
@@ -207,6 +209,7 @@ class ProfileControls(QWidget):
         baseline = self.profile.baseline if self.profile else None
         if self.profile is not None and baseline is None:
             self.message.emit(f"{self.profile.name} has no baseline yet: calibrate first")
+        self.show_age()
         band = self.profile.band_widen if self.profile else 0.0
         self.widen.blockSignals(True)
         self.widen.setValue(band)
@@ -217,6 +220,18 @@ class ProfileControls(QWidget):
             baseline,
             ArousalSettings(band_widen=band),
         )
+
+    def show_age(self) -> None:
+        """Show when the profile was calibrated; after 30 days suggest calibrating again."""
+        if self.profile is None or self.profile.baseline is None:
+            self.age.setText("")
+            return
+        text = self.profile.calibration_text()
+        old = self.profile.needs_recalibration()
+        self.age.setText(text)
+        self.age.setStyleSheet("color: #D55E00; font-weight: 600;" if old else "color: #555;")
+        if old:
+            self.message.emit(f"{self.profile.name}: {text}")
 
     def _chosen(self, index: int) -> None:
         self.use(self.choice.currentText() if index > 0 else None)

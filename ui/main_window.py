@@ -14,6 +14,8 @@ from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_t
 from ui.breathing_view import BreathingDock
 from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
+from ui.ecg_view import EcgTrace
+from ui.history_view import HistoryControls
 from ui.plots import TachogramPlot
 from ui.recording_bar import RecordingBar
 from ui.subject_panel import SubjectPanel
@@ -45,6 +47,7 @@ class SubjectColumn(QWidget):
         self.zone_times.setStyleSheet("color: #555;")
         self.arousal = ArousalPlot()
         self.tachogram = TachogramPlot()
+        self.ecg = EcgTrace(runner, subject)  # shown while a Polar strap streams ECG
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.panel)
@@ -53,6 +56,7 @@ class SubjectColumn(QWidget):
         layout.addWidget(self.zone_times)
         layout.addWidget(self.arousal, stretch=1)
         layout.addWidget(self.tachogram, stretch=1)
+        layout.addWidget(self.ecg)
 
     def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
         """Update every widget of the column."""
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
         self.sound.toggled.connect(self._sound_toggled)
         toolbar.addWidget(self.sound)
         self.breathing = BreathingDock(self, toolbar)
+        self.history = HistoryControls(self, toolbar, runner, self.store, config_path)
         self.recording_bar = RecordingBar(runner, self, open_window=MainWindow)
         self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.addToolBar(self.recording_bar)
@@ -173,6 +178,8 @@ class MainWindow(QMainWindow):
         snapshot = self.runner.engine.snapshot
         self.frames += 1
         self.breathing.refresh()
+        for column in self.columns.values():
+            column.ecg.refresh()
         if snapshot is self._shown:
             return
         self._shown = snapshot

@@ -146,6 +146,9 @@ class RecordingBar(QToolBar):
         self.report_action = self.addAction("Session report", lambda: self.session_report())
         self.report_action.setToolTip("Analyse the last recording and open its report")
         self.report_action.setEnabled(False)
+        self.pdf_action = self.addAction("PDF", lambda: self.session_report(pdf=True))
+        self.pdf_action.setToolTip("The last recording's report as a PDF (A4 or Letter) to file")
+        self.pdf_action.setEnabled(False)
         self.last_recording: Path | None = None
         self._finished = None  # the recorder of the last recording
         self.report_job = None
@@ -221,6 +224,7 @@ class RecordingBar(QToolBar):
             self._finished = recorder
             self.last_recording = recorder.path
             self.report_action.setEnabled(True)
+            self.pdf_action.setEnabled(True)
 
     def _on_recorder_error(self, error: Exception) -> None:  # writer thread
         self._signals.recording_failed.emit(str(error))
@@ -235,8 +239,11 @@ class RecordingBar(QToolBar):
         self.info.setToolTip(text)
         self.message.emit(text)
 
-    def session_report(self, open_url=None):
-        """Analyse the last recording off the UI thread, with progress, and open the report."""
+    def session_report(self, open_url=None, pdf: bool = False):
+        """Analyse the last recording off the UI thread, with progress, and open the report.
+
+        With ``pdf`` the report is also written (and opened) as a PDF.
+        """
         from ui.session_report import ReportJob
 
         if self.last_recording is None:
@@ -247,6 +254,7 @@ class RecordingBar(QToolBar):
             self.last_recording,
             self.parentWidget(),
             ready=lambda: recorder.closed and not recorder._thread.is_alive(),
+            pdf=pdf,
             **options,
         )
         job.finished.connect(

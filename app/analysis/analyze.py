@@ -22,6 +22,7 @@ from typing import TextIO
 from app.analysis.session_stats import SessionStats, synchrony_summary
 from app.engine import Engine
 from app.private_files import open_private, private_folder, write_private
+from app.report.ecg import ecg_snippets
 from dsp.beat_result import BeatResult
 from sensors.replay import replay_sources
 from sensors.xdf import RecordingError, XdfRecording, read_xdf
@@ -72,6 +73,9 @@ class Analysis:
         ``report``, ``beats_csv``, ``windows_csv``, ``summary_json``.
     notes : list of str
         Problems met while reading (a file cut short, damage skipped).
+    ecg : dict
+        Per subject with a recorded ECG, the ECG around flagged beats
+        (:func:`app.report.ecg.ecg_snippets`).
     """
 
     path: Path
@@ -81,6 +85,7 @@ class Analysis:
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    ecg: dict = field(default_factory=dict)
 
 
 class _ProgressSink:
@@ -182,7 +187,7 @@ def build_summary(analysis_path: Path, stats: SessionStats, markers: list[Marker
         "subjects": subjects,
         "markers": [{"elapsed_s": round(m.t - stats.t0, 3), "text": m.text} for m in markers],
         "paced_min": round(paced_min, 6),
-        "synchrony": synchrony_summary(stats),
+        "synchrony": synchrony_summary(stats, markers),
     }
 
 
@@ -267,6 +272,7 @@ def analyze(
     markers = read_markers(recording)
     summary = build_summary(path, stats, markers)
     analysis = Analysis(path, stats, markers, summary, out if write_files else None, files, notes)
+    analysis.ecg = ecg_snippets(recording)
     if write_files:
         from app.report.html import write_report
 
@@ -275,9 +281,10 @@ def analyze(
     return analysis
 
 
-def main(path: Path, out_dir: Path | None, as_json: bool) -> int:
+def main(path: Path, out_dir: Path | None, as_json: bool, pdf: bool = False) -> int:
     """The ``analyze`` command: exit code 0; a bad file or folder raises (one line, exit 2).
 
+    With ``pdf`` the report is also written as ``report.pdf`` (:mod:`app.report.pdf`).
     Problems read around in the file are logged only once the analysis succeeded.
 
     Raises
@@ -292,10 +299,22 @@ def main(path: Path, out_dir: Path | None, as_json: bool) -> int:
     analysis = analyze(path, out_dir, progress=bar)
     for note in analysis.notes:
         log.warning("%s", note)
+    if pdf:
+        from app.report.pdf import PdfError, write_pdf
+
+        try:
+            analysis.files["pdf"] = write_pdf(
+                analysis.files["report"], analysis.files["report"].with_suffix(".pdf")
+            )
+        except PdfError as exc:
+            print(f"heartsync: error: {exc}", file=sys.stderr)
+            return 1
     if as_json:
         print(json.dumps(analysis.summary, indent=2))
     else:
         print(f"report: {analysis.files['report']}")
         print(f"per-beat CSV: {analysis.files['beats_csv']}")
         print(f"per-window CSV: {analysis.files['windows_csv']}")
+        if "pdf" in analysis.files:
+            print(f"PDF: {analysis.files['pdf']}")
     return 0

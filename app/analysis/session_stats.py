@@ -11,6 +11,7 @@ per-window CSV rows go straight to their files.
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -23,6 +24,7 @@ from dsp.arousal_estimator import ArousalSettings
 from dsp.arousal_state import Zone
 from dsp.beat_result import BeatResult
 from dsp.hrv import frequency_domain
+from dsp.nonlinear import PoincareSums, dfa_alpha1
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,8 @@ class SubjectStats:
     seg_start: float = math.nan
     segments: int = 0
     spectra: list = field(default_factory=list)
+    poincare: PoincareSums = field(default_factory=PoincareSums)
+    dfa: list = field(default_factory=list)
     window: _Window | None = None
     breathing: BreathingStats = field(init=False)
 
@@ -148,7 +152,7 @@ class SessionStats:
         The dyad in the engine's order (a, b) for synchrony (default: the first two
         subjects seen).
     dyad : bool
-        Keep the corrected beats for the session synchrony effect size; False when the
+        Keep the corrected beats for the session synchrony test; False when the
         session is known to hold one person (saves work on long recordings).
     """
 
@@ -283,6 +287,7 @@ class SessionStats:
             s.diff_n += 1
             s.diff_sq += d * d
             s.diff_50 += abs(d) > 50.0
+            s.poincare.add(s.prev_nn, rr)
         s.prev_nn = rr
 
     def _add_arousal(self, s: SubjectStats, result: BeatResult, k: int) -> None:
@@ -327,6 +332,7 @@ class SessionStats:
                     s.spectra.append(
                         [spectrum[k] for k in ("vlf", "lf", "hf", "lf_hf", "hf_peak_hz")]
                     )
+                    s.dfa.append(dfa_alpha1(np.array(s.seg_rr)))
         s.seg_t, s.seg_rr, s.seg_clean, s.seg_start = [], [], 0, math.nan
 
     def _add_window(self, s: SubjectStats, result: BeatResult) -> None:
@@ -433,6 +439,7 @@ class SessionStats:
                 "segments": s.segments,
                 "segment_s": SEGMENT_S,
             },
+            "nonlinear": _nonlinear(s),
             "zones": None,
             "coherence": s.breathing.summary(),
         }
@@ -446,6 +453,19 @@ class SessionStats:
         return out
 
 
+def _nonlinear(s: SubjectStats) -> dict:
+    """Poincaré SD1/SD2 over every clean successive pair; DFA α1 per 5-min segment."""
+    sd1, sd2 = s.poincare.result()
+    dfa = np.array(s.dfa, float)
+    return {
+        "sd1_ms": json_number(sd1),
+        "sd2_ms": json_number(sd2),
+        "sd2_sd1": json_number(sd2 / sd1 if sd1 > 0 else math.nan),
+        "dfa_alpha1": json_number(_mean_finite(dfa)),
+        "dfa_segments": int(np.isfinite(dfa).sum()),
+    }
+
+
 def _pair(stats: "SessionStats") -> tuple[str, str] | None:
     names = list(stats.subjects)
     if len(names) != 2:
@@ -453,12 +473,13 @@ def _pair(stats: "SessionStats") -> tuple[str, str] | None:
     return stats.pair if stats.pair is not None else (names[0], names[1])
 
 
-def synchrony_summary(stats: "SessionStats") -> dict | None:
-    """The dyad's session synchrony (None for one person or without estimates)."""
+def synchrony_summary(stats: "SessionStats", markers: Sequence = ()) -> dict | None:
+    """The dyad's session synchrony, whole and between ``markers`` (None for one person)."""
     pair = _pair(stats)
     if pair is None or stats.sync is None or not stats.sync.samples:
         return None
-    return stats.sync.summary(pair)
+    t0 = stats.t0 if stats.t0 is not None else 0.0
+    return stats.sync.summary(pair, markers, t0)
 
 
 def _mean_finite(values: np.ndarray) -> float:

@@ -27,11 +27,11 @@ def repair(path: Path, out: Path | None) -> int:
     return EXIT_OK
 
 
-def analyze(path: Path, out_dir: Path | None, as_json: bool) -> int:
+def analyze(path: Path, out_dir: Path | None, as_json: bool, pdf: bool = False) -> int:
     """``heartsync analyze FILE``: the report (owner-only files) and its summary."""
     from app.analysis.analyze import main as analyze_main
 
-    return analyze_main(path, out_dir, as_json)
+    return analyze_main(path, out_dir, as_json, pdf)
 
 
 def profiles(folder: Path | None, delete: str | None) -> int:
@@ -58,7 +58,7 @@ def profiles(folder: Path | None, delete: str | None) -> int:
             if b is None
             else (
                 f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
-                f"calibrated {profile.calibrated_at[:16]}"
+                f"{profile.calibration_text()}"
             )
         )
         print(f"{name:<24} {summary}")

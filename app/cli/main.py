@@ -61,7 +61,7 @@ def _dispatch(args, open_window, breath_tone) -> int:
     if command == "repair":
         return files.repair(args.file, args.out)
     if command == "analyze":
-        return files.analyze(args.file, args.out, args.json)
+        return files.analyze(args.file, args.out, args.json, args.pdf)
     if command == "profiles":
         return files.profiles(args.profiles, args.delete)
     from app.config import load_config
@@ -69,11 +69,17 @@ def _dispatch(args, open_window, breath_tone) -> int:
     config = load_config(args.config)
     if command == "scan":
         return files.scan(args.timeout)
+    if command == "history":
+        from app.history.cli import main as history_main
+
+        return history_main(args, config)
     from app.cli import session
     from app.profiles import ProfileStore
-    from app.sources import SourceSpec, parse_source_spec
+    from app.sources import SourceSpec, parse_source_spec, with_pmd
 
     specs = args.source or [parse_source_spec(s) for s in config.sources] or [SourceSpec("sim")]
+    if getattr(args, "pmd", ""):
+        specs = with_pmd(specs, args.pmd)
     speed = config.speed if args.speed is None else args.speed
     store = ProfileStore(args.profiles)
     if command == "resonance":
@@ -86,8 +92,8 @@ def _dispatch(args, open_window, breath_tone) -> int:
     if command == "calibrate":
         return session.calibrate(args, sources, store)
     if command == "run" and args.headless:
-        return session.run_headless(args, sources, store)
-    return _window(args, sources, store, open_window)
+        return session.run_headless(args, sources, store, config)
+    return _window(args, sources, store, open_window, config)
 
 
 def _check_config_path(path: Path | None) -> None:
@@ -99,7 +105,7 @@ def _check_config_path(path: Path | None) -> None:
         raise CliError(f"--config {path} is not a file")
 
 
-def _window(args, sources: list, store, open_window) -> int:
+def _window(args, sources: list, store, open_window, config) -> int:
     from app.cli.session import baselines
 
     chosen = baselines(store, getattr(args, "profile", None), sources)
@@ -119,4 +125,5 @@ def _window(args, sources: list, store, open_window) -> int:
         config_path=args.config,
         lsl=getattr(args, "lsl", False),
         record=record,
+        history=config.history and not getattr(args, "no_history", False),
     )

@@ -13,9 +13,12 @@ from pathlib import Path
 
 SPEC_HELP = (
     "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
-    "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
-    "artifacts, subject; for a dyad slow=BPM, couple=0-1, lag=S, partner=SUBJECT_OR_SEED), "
-    "'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap), "
+    "resonance, scenario=rest|stress|vagal|low|posture|paced:RATE|dropout, onset, step, gap, "
+    "artifacts, subject; for a dyad slow=BPM, r=0-1 (the coupling: correlation of the two "
+    "heart rates at the lag, as the synchrony detector sees them), lag=S, "
+    "partner=SUBJECT_OR_SEED), "
+    "'ble:NAME_OR_ADDRESS[,subject=ALIAS][,pmd=ecg+acc]' (a Bluetooth strap; pmd: a Polar "
+    "strap's ECG and chest acceleration too), "
     "'lsl:NAME_OR_SOURCE_ID[,subject=ALIAS]' (an LSL stream of RR or heart rate, e.g. another "
     "heartsync's) or 'replay:FILE.xdf[,subject=S][,as=ALIAS][,stream=NAME]' (a recording; every "
     "subject in it unless one is picked). Repeat for two people."
@@ -157,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     _shared(profiles, top=False, streaming=False)
     profiles.add_argument("--delete", metavar="NAME", type=profile_name, help="delete it")
     _resonance(commands)
+    from app.history.cli import add_parser as add_history_parser
+
+    _shared(add_history_parser(commands), top=False, streaming=False)
     scan = commands.add_parser("scan", help="list nearby heart-rate straps")
     _shared(scan, top=False, streaming=False)
     scan.add_argument(
@@ -178,6 +184,13 @@ def _run(commands) -> None:
     )
     _shared(run, top=False, streaming=True)
     run.add_argument("--headless", action="store_true", help="no window; stop with Ctrl-C")
+    run.add_argument(
+        "--pmd",
+        metavar="ecg,acc",
+        default="",
+        help="also stream a Polar strap's ECG and/or chest acceleration (LSL, recordings, "
+        "breathing from the chest) when it offers them; a strap without them gives beats",
+    )
     run.add_argument(
         "--duration",
         type=number(0, True, "seconds of stream time"),
@@ -215,6 +228,11 @@ def _run(commands) -> None:
         "(owner-only; flushed every second)",
     )
     run.add_argument(
+        "--no-history",
+        action="store_true",
+        help="keep nothing of this session in the history (see 'heartsync history')",
+    )
+    run.add_argument(
         "--status-every",
         type=number(0, False, "seconds"),
         default=10.0,
@@ -250,6 +268,9 @@ def _files(commands) -> None:
         "--out", type=Path, metavar="DIR", help="output folder (default: FILE-report/ beside it)"
     )
     analyze.add_argument("--json", action="store_true", help="print the summary as JSON")
+    analyze.add_argument(
+        "--pdf", action="store_true", help="also write report.pdf (A4 or Letter, printable)"
+    )
 
 
 def _calibrate(commands) -> None:

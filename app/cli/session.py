@@ -76,7 +76,7 @@ async def _with_status(engine, duration_s: float | None, every_s: float) -> None
             await cancel_quietly(ticker)
 
 
-def run_headless(args, sources: list, store) -> int:
+def run_headless(args, sources: list, store, config) -> int:
     """``heartsync run --headless``: stream until done or Ctrl-C; 0 unless something failed."""
     from app.engine import Engine
     from app.profiles import ArousalSettings
@@ -94,6 +94,11 @@ def run_headless(args, sources: list, store) -> int:
     if json_sink is not None:
         sinks.append(json_sink)
     sinks.extend(stream_sinks(sources, args.lsl, args.record))
+    if config.history and not args.no_history:
+        from app.history import start_session
+
+        names = {subject: profile.name for subject, profile in chosen.items()}
+        sinks.extend(filter(None, [start_session(sources, store, names)]))
     engine = Engine(sources, sinks)
     for subject, profile in chosen.items():
         engine.set_baseline(

@@ -35,6 +35,7 @@ from sensors.xdf.text import xml_safe
 
 if TYPE_CHECKING:
     from dsp.beat_result import BeatResult
+    from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
 
 log = logging.getLogger(__name__)
 
@@ -284,14 +285,46 @@ SYNCHRONY = StreamSpec(
         Channel("r_peak", "r", "synchrony"),
         Channel("lag", "s", "lag"),
         Channel("p", "probability", "synchrony"),
+        Channel("session_r", "r", "synchrony"),
+        Channel("session_ci_low", "r", "synchrony"),
+        Channel("session_ci_high", "r", "synchrony"),
+        Channel("session_p", "probability", "synchrony"),
+        Channel("session_lag", "s", "lag"),
+        Channel("session_segments", "count", "synchrony"),
     ),
     scope=SESSION,
     notes=(
         ("about", "heart-rate synchrony of the dyad, one sample per second (docs/synchrony.md)"),
         ("index", "smoothed surrogate percentile in [0, 1]; >= 0.95 significant; NaN no estimate"),
         ("lag", "s; > 0 means the second subject follows the first"),
+        (
+            "session",
+            "session so far (updated every 30 s): r at the lag found, its 95 % interval, p "
+            "against the partner rotated by 60 s - 10 min, lag, 30-s segments; NaN before ~3 min",
+        ),
     ),
 )
+
+
+def synchrony_sample(
+    estimate: "SynchronyEstimate", session: "SessionSynchrony | None"
+) -> tuple[float, ...]:
+    """One sample of :data:`SYNCHRONY`: the live estimate and the session so far."""
+    s = session
+    return (
+        estimate.index,
+        estimate.index_raw,
+        estimate.r_peak,
+        estimate.lag_s,
+        estimate.p_value,
+        *(
+            (math.nan,) * 5 + (0.0,)
+            if s is None
+            else (s.r, s.ci_low, s.ci_high, s.p_value, s.lag_s, float(s.n_segments))
+        ),
+    )
+
+
 PACER = StreamSpec(
     "pacer",
     "Pacer",
@@ -311,10 +344,51 @@ PACER = StreamSpec(
         ("stage", "0=inhale, 1=hold after inhale, 2=exhale, 3=hold after exhale"),
     ),
 )
+ECG = StreamSpec(
+    "ecg",
+    "ECG",
+    "ECG",
+    (Channel("ecg", "microvolts", "ECG"),),
+    nominal_srate=130.0,
+    notes=(("about", "raw single-lead ECG of a Polar strap (PMD), strap clock onto LSL"),),
+)
+ACC = StreamSpec(
+    "acc",
+    "Accelerometer",
+    "chest acceleration",
+    (
+        Channel("x", "milli-g", "Acceleration"),
+        Channel("y", "milli-g", "Acceleration"),
+        Channel("z", "milli-g", "Acceleration"),
+    ),
+    nominal_srate=50.0,  # the rate the strap streams at replaces this (25-200 Hz)
+    notes=(("about", "3-axis acceleration of a Polar strap on the chest (PMD)"),),
+)
+RESPIRATION = StreamSpec(
+    "respiration",
+    "Respiration",
+    "breathing from the chest",
+    (
+        Channel("rate", "breaths/min", "rate"),
+        Channel("phase", "fraction", "phase"),
+        Channel("lag", "s", "lag"),
+        Channel("quality", "code", "quality"),
+        Channel("regularity", "fraction", "quality"),
+    ),
+    nominal_srate=1.0,
+    notes=(
+        ("about", "breathing measured from chest acceleration (dsp.respiration), 1/s"),
+        ("phase", "0=inhale onset, as the pacer stream's breaths fraction"),
+        ("lag", "breath behind the pacer, s (negative: ahead; NaN without a pacer)"),
+        ("quality", "0=ok, 1=warming up, 2=movement, 3=posture change, 4=irregular"),
+    ),
+)
 #: Streams with one sample per processed beat, in the order sinks send them.
 BEAT_STREAMS: tuple[StreamSpec, ...] = (RR, HR, AROUSAL)
 #: Every stream heartsync knows (replay and docs look them up by key).
-ALL_STREAMS = {s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY, PACER)}
+ALL_STREAMS = {
+    s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY, PACER, ECG, ACC, RESPIRATION)
+}
 
 
 def stream_metadata(spec: StreamSpec, owner: StreamOwner) -> list[tuple[str, Any]]:
