@@ -36,10 +36,15 @@ def format_minutes(seconds: float) -> str:
 class ZoneIndicator(QWidget):
     """A large zone badge; flashes (and optionally beeps) when the window is left."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, large: bool = False) -> None:
         super().__init__(parent)
-        self.setMinimumSize(260, 72)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.large = large  # the client view: words sized to the height, read across a room
+        if large:
+            self.setMinimumSize(260, 120)
+            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        else:
+            self.setMinimumSize(260, 72)
+            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.zone: Zone | None = None
         self.detail = NO_PROFILE
         self.sound = False
@@ -109,7 +114,10 @@ class ZoneIndicator(QWidget):
                 )
             )
         font = QFont(self.font())
-        font.setPointSizeF(15 if self.zone is not None else 11)
+        if self.large:
+            font.setPixelSize(max(16, round(h * 0.16)))
+        else:
+            font.setPointSizeF(15 if self.zone is not None else 11)
         font.setBold(self.zone is not None)
         painter.setFont(font)
         painter.setPen(QColor("#000000"))
@@ -174,6 +182,16 @@ class ArousalPlot(pg.PlotWidget):
             self.getPlotItem().setYRange(bottom, top, padding=0)
 
 
+def subject_zone(s: SubjectSnapshot, silent_limit_s: float) -> tuple[Zone | None, str]:
+    """The zone to show for one subject and its detail words (``None``: no profile)."""
+    arousal = s.last.arousal if s.last is not None else None
+    if s.baseline is None:
+        return None, NO_PROFILE
+    if s.silent_s > silent_limit_s:
+        return Zone.UNKNOWN, f"no beats for {s.silent_s:.0f} s"
+    return (arousal.zone if arousal else None), (arousal.reason if arousal else "")
+
+
 def zone_times_text(s: SubjectSnapshot) -> str:
     """Time in each zone this session, in words."""
     seconds = s.zone_seconds
@@ -186,4 +204,10 @@ def zone_times_text(s: SubjectSnapshot) -> str:
     return "Time in zones (m:ss): " + " · ".join(parts)
 
 
-__all__ = ["ArousalPlot", "ZoneIndicator", "format_minutes", "zone_times_text"]
+__all__ = [
+    "ArousalPlot",
+    "ZoneIndicator",
+    "format_minutes",
+    "subject_zone",
+    "zone_times_text",
+]

@@ -3,9 +3,10 @@
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.snapshot import SourceState, SubjectSnapshot
+from ui.elided_label import ElidedLabel
 
 STATE_COLOURS = {
     SourceState.CONNECTED: "#009E73",
@@ -36,6 +37,7 @@ class Metric(QWidget):
         self.value.setAlignment(Qt.AlignmentFlag.AlignLeft)
         caption = QLabel(f"{name} ({unit})")
         caption.setStyleSheet("color: #555; font-size: 11px;")
+        caption.setWordWrap(True)  # two lines rather than a column wider than a laptop's half
         layout.addWidget(self.value)
         layout.addWidget(caption)
 
@@ -63,19 +65,24 @@ class SubjectPanel(QFrame):
             " padding: 2px 6px; font-weight: 700;"
         )
         self.badge.hide()
-        self.status = QLabel("idle")
+        self.dot = QLabel()
+        self.status = ElidedLabel("idle")
         self.hr = Metric("heart rate, 30 s", "bpm", big=True)
         self.rmssd = Metric("RMSSD, 60 s", "ms")
         self.sdnn = Metric("SDNN, 60 s", "ms")
         self.hf = Metric("HF power, 120 s", "ms²")
         self.beats = Metric("beats received", "count")
-        self.quality = QLabel("signal: –")
+        self.quality = ElidedLabel("signal: –")
+        self._quality_colour = ""
         self.quality.setToolTip(
             "Signal quality over 30 s: artifacts per beat, coverage (sum of RR / time) and gaps"
         )
         grid.addWidget(self.title, 0, 0)
         grid.addWidget(self.badge, 0, 1)
-        grid.addWidget(self.status, 0, 2, 1, 2)
+        status = QHBoxLayout()
+        status.addWidget(self.dot)
+        status.addWidget(self.status, stretch=1)
+        grid.addLayout(status, 0, 2, 1, 2)
         grid.addWidget(self.quality, 0, 4)
         grid.addWidget(self.hr, 1, 0)
         grid.addWidget(self.rmssd, 1, 1)
@@ -93,7 +100,8 @@ class SubjectPanel(QFrame):
         if s.status.battery_pct is not None and not s.simulated:
             text += f" · battery {s.status.battery_pct}%"
         colour = STATE_COLOURS.get(state, "#999999")
-        self.status.setText(f"<span style='color:{colour}; font-size:16px'>●</span> {text}")
+        self.dot.setText(f"<span style='color:{colour}; font-size:16px'>●</span>")
+        self.status.setText(text)
         self.beats.set(str(s.beats_received))
         hr = s.last.hrv.hr_bpm if s.last is not None else math.nan
         if not math.isfinite(hr) and s.last_raw is not None and s.last_raw.hr_bpm:
@@ -111,4 +119,7 @@ class SubjectPanel(QFrame):
             text, colour = f"signal good · {100 * q.artifact_rate:.0f} % artifacts", "#009E73"
         else:
             text, colour = f"signal poor · {q.reason}", "#D55E00"
-        self.quality.setText(f"<span style='color:{colour}; font-weight:600'>{text}</span>")
+        self.quality.setText(text)
+        if colour != self._quality_colour:
+            self._quality_colour = colour
+            self.quality.setStyleSheet(f"color: {colour}; font-weight: 600;")
