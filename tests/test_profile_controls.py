@@ -1,6 +1,7 @@
 """Profile controls: calibrating while the pacer runs is refused; idle controls are disabled."""
 
 import asyncio
+import importlib.util
 
 import pytest
 
@@ -58,4 +59,24 @@ def test_delete_and_band_are_disabled_until_a_profile_is_chosen(qtbot, tmp_path)
     assert controls.widen.value() == 0.5
     controls.choice.setCurrentIndex(0)
     assert not controls.delete_button.isEnabled() and not controls.widen.isEnabled()
+    window.close()
+
+
+def test_the_tone_is_unavailable_with_the_reason_without_the_audio_library(qtbot, tmp_path):
+    window, _ = open_window(qtbot, tmp_path, speed=1, seed=1)
+    window.breathing.action.trigger()
+    qtbot.waitUntil(lambda: window.breathing.panel is not None, timeout=3000)
+    sound = window.breathing.panel.sound
+    installed = importlib.util.find_spec("miniaudio") is not None
+    assert sound.isEnabled() == installed
+    if not installed:
+        assert "pip install 'heartsync[audio]'" in sound.toolTip()
+    window.close()
+
+
+def test_the_replay_speed_box_says_what_it_is(qtbot, tmp_path):
+    window, _ = open_window(qtbot, tmp_path, speed=1, seed=1)
+    bar = window.recording_bar
+    assert bar.speed_label.text().strip() == "replay speed"
+    assert "replays" in bar.speed.toolTip() and bar.speed.currentText() == "1x"
     window.close()

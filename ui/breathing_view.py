@@ -48,7 +48,7 @@ from app.profiles import Profile, ProfileError, ProfileStore
 from app.runtime import EngineThread
 from ui.pacer import PacerWidget
 from ui.plots import BLUE, GREY, ORANGE
-from ui.tone import BreathTone
+from ui.tone import BreathTone, missing_audio
 
 
 def _fmt(value: float, spec: str, unit: str = "") -> str:
@@ -128,6 +128,9 @@ class BreathingPanel(QWidget):
         self.sound.setToolTip(
             "A soft tone that rises as you breathe in and falls as you breathe out"
         )
+        if missing_audio():  # unavailable, and it says why
+            self.sound.setEnabled(False)
+            self.sound.setToolTip(missing_audio())
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.sound)

@@ -155,8 +155,11 @@ class RecordingBar(QToolBar):
         self.addSeparator()
         self.speed = QComboBox()
         self.speed.addItems(list(SPEEDS))
-        self.speed.setToolTip("Replay speed")
+        self.speed.setToolTip("How fast “Open recording…” replays a file (1x: as recorded)")
         self.open_action = self.addAction("Open recording…", self.choose_recording)
+        self.open_action.setToolTip("Replay an XDF recording in a window of its own")
+        self.speed_label = QLabel(" replay speed")
+        self.addWidget(self.speed_label)
         self.addWidget(self.speed)
         self.shortcuts = []
         for k in range(1, 10):
