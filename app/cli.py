@@ -436,7 +436,8 @@ def _profiles(store: ProfileStore, delete: str | None) -> int:
             "not calibrated"
             if b is None
             else (
-                f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
+                f"HR {b.hr_bpm:.0f} bpm, RMSSD {math.exp(b.ln_rmssd):.0f} ms, "
+                f"band ±{profile.band_widen:g}, "
                 f"calibrated {profile.calibrated_at[:16]}"
             )
         )

@@ -59,6 +59,25 @@ def _fmt(value: object, digits: int = 1) -> str:
     return escape(str(value))
 
 
+def p_text(p: object, named: bool = True) -> str:
+    """A p value as printed: "p = 0.012", "p < 0.0001" (never "0.0000"), "p –" without one.
+
+    ``named=False`` drops the "p" (and "="): "0.012", "< 0.0001", for a table cell.
+    """
+    if not isinstance(p, float) or not math.isfinite(p):
+        text = "= –"
+    elif p < 1e-4:
+        text = "< 0.0001"
+    else:
+        text = "= " + f"{p:.4f}".rstrip("0").rstrip(".")
+    return f"p {text}" if named else text.removeprefix("= ")
+
+
+def people(n: int) -> str:
+    """The count of people in words: "1 person", "2 people"."""
+    return "1 person" if n == 1 else f"{n} people"
+
+
 def _range(*arrays: np.ndarray, pad: float = 0.05) -> tuple[float, float]:
     values = np.concatenate([np.asarray(a, float).ravel() for a in arrays])
     values = values[np.isfinite(values)]
@@ -243,7 +262,7 @@ def _summary_table(analysis) -> str:
         table += (
             "<table id='synchrony-table'><tr><th>synchrony</th><th>value</th></tr>"
             f"<tr><td>effect size (SUSY-style)</td><td>{_fmt(sync['effect_size'], 2)}</td></tr>"
-            f"<tr><td>p (one-sided)</td><td>{_fmt(sync['p_value'], 4)}</td></tr>"
+            f"<tr><td>p (one-sided)</td><td>{p_text(sync['p_value'], named=False)}</td></tr>"
             f"<tr><td>mean index</td><td>{_fmt(sync['mean_index'], 2)}</td></tr>"
             f"<tr><td>time significant (%)</td><td>{_fmt(sync['significant_percent'])}</td></tr>"
             f"<tr><td>mean lag (s)</td><td>{_fmt(sync['mean_lag_s'], 2)}</td></tr></table>"
@@ -318,7 +337,7 @@ def _synchrony_section(ctx: _Context, analysis) -> str:
         index.render() + lag.render(),
         f"Heart-rate synchrony of {a} and {b}: surrogate index (windowed cross-correlation, "
         "30 s, lags ±5 s; 0.95 marks significance) and the lag of the peak. Session effect "
-        f"size {_fmt(sync['effect_size'], 2)} (p {_fmt(sync['p_value'], 3)}, "
+        f"size {_fmt(sync['effect_size'], 2)} ({p_text(sync['p_value'])}, "
         f"{sync['segments']} segments of 30 s).",
     )
 
@@ -343,7 +362,7 @@ def render_report(analysis) -> str:
         f"<title>heartsync session report: {escape(analysis.path.name)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Session report: {escape(analysis.path.name)}</h1>",
-        f"<p class='small'>{ctx.end_min:.1f} min, {len(stats.subjects)} person(s): "
+        f"<p class='small'>{ctx.end_min:.1f} min, {people(len(stats.subjects))}: "
         f"{escape(', '.join(stats.subjects))}. Made "
         f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by heartsync from the recording, "
         "replayed through the same pipeline as the live session. heartsync is not a "

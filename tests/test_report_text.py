@@ -1,4 +1,4 @@
-"""A pacer already running when Record is pressed is reported from the recording's start."""
+"""Report text: paced segments from the recording's start, p values and counts in words."""
 
 import asyncio
 import re
@@ -6,6 +6,7 @@ import re
 from app.analysis.analyze import analyze
 from app.engine import Engine
 from app.recording.recorder import RecorderSettings, XdfRecorder
+from app.report.html import p_text, people
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource
 
@@ -49,3 +50,12 @@ def test_paced_breathing_begun_before_record_starts_at_zero(tmp_path):
     html = (tmp_path / "report" / "report.html").read_text()
     spans = re.findall(r"<li>(\w+): (-?[\d.]+)–(-?[\d.]+) min</li>", html)
     assert spans == [("self", "0.0", f"{summary['duration_min']:.1f}")], spans
+    assert " min, 1 person: self." in html
+
+
+def test_p_values_and_people_in_words():
+    assert p_text(3.2e-7) == "p < 0.0001" and p_text(0.0) == "p < 0.0001"
+    assert p_text(0.0123) == "p = 0.0123" and p_text(0.5) == "p = 0.5"
+    assert p_text(None) == "p = –" and p_text(float("nan")) == "p = –"
+    assert p_text(2e-6, named=False) == "< 0.0001" and p_text(0.04, named=False) == "0.04"
+    assert people(1) == "1 person" and people(2) == "2 people"
