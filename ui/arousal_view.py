@@ -13,7 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
-from app.snapshot import SubjectSnapshot, Zone
+from app.snapshot import WARMUP_S, SubjectSnapshot, Zone
+from ui.plain_words import format_minutes, plain_reason
 from ui.plots import BLUE, GREY, VERMILION
 
 GREEN = "#009E73"
@@ -25,12 +26,6 @@ ZONE_STYLE = {
     Zone.HYPO: (BLUE, "Low arousal — check in"),
     Zone.UNKNOWN: (GREY, "No estimate"),
 }
-
-
-def format_minutes(seconds: float) -> str:
-    """``m:ss`` for a duration in seconds."""
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class ZoneIndicator(QWidget):
@@ -188,8 +183,16 @@ def subject_zone(s: SubjectSnapshot, silent_limit_s: float) -> tuple[Zone | None
     if s.baseline is None:
         return None, NO_PROFILE
     if s.silent_s > silent_limit_s:
-        return Zone.UNKNOWN, f"no beats for {s.silent_s:.0f} s"
-    return (arousal.zone if arousal else None), (arousal.reason if arousal else "")
+        return Zone.UNKNOWN, f"{s.silent_s:.0f} s without beats — check the strap's contact"
+    if arousal is None:
+        return None, ""
+    warmup_left = WARMUP_S["rmssd"] - beats_span_s(s)
+    return arousal.zone, plain_reason(arousal.reason, warmup_left)
+
+
+def beats_span_s(s: SubjectSnapshot) -> float:
+    """Seconds of corrected beats in the subject's history (up to the history's length)."""
+    return float(s.t_s[-1] - s.t_s[0]) if s.t_s.size > 1 else 0.0
 
 
 def zone_times_text(s: SubjectSnapshot) -> str:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.profiles import ProfileStore
 from app.runtime import EngineThread
-from app.snapshot import Snapshot, SourceStatus, SubjectSnapshot
+from app.snapshot import WARMUP_S, Snapshot, SourceStatus, SubjectSnapshot
 from ui.arousal_view import ArousalPlot, ZoneIndicator, subject_zone, zone_times_text
 from ui.breathing_view import BreathingDock
 from ui.calibration import ProfileControls
@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.addToolBar(self.recording_bar)
         self._was_maximized = False
+        self._first_beat_t: dict[str, float] = {}  # stream time, s: warm-up countdowns
         self.frames = 0
         self._shown: Snapshot | None = None
         self.timer = QTimer(self)
@@ -216,10 +217,20 @@ class MainWindow(QMainWindow):
         self._shown = snapshot
         for s in snapshot.subjects:
             self.columns[s.subject].show_snapshot(s, snapshot.t_s)
+            if s.subject not in self._first_beat_t and s.t_s.size:
+                self._first_beat_t[s.subject] = float(s.t_s[0])
         if self.synchrony is not None:
-            self.synchrony.show_view(snapshot.synchrony, snapshot.t_s)
+            self.synchrony.show_view(
+                snapshot.synchrony, snapshot.t_s, self._sync_warmup_left(snapshot)
+            )
         if self.client_view_on:
             self.client_view.show_snapshot(snapshot)
+
+    def _sync_warmup_left(self, snapshot: Snapshot) -> float:
+        """Seconds until both people have the synchrony's warm-up history (NaN: unknown)."""
+        if len(self._first_beat_t) < len(self.columns) or not math.isfinite(snapshot.t_s):
+            return math.nan
+        return WARMUP_S["synchrony"] - (snapshot.t_s - max(self._first_beat_t.values()))
 
     def _on_status(self, source: str, status: SourceStatus) -> None:
         text = f"{source}: {status.state.value}"

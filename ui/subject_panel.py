@@ -5,8 +5,10 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.snapshot import SourceState, SubjectSnapshot
+from app.snapshot import WARMUP_S, SourceState, SubjectSnapshot
+from ui.arousal_view import beats_span_s
 from ui.elided_label import ElidedLabel
+from ui.plain_words import countdown, plain_reason
 
 STATE_COLOURS = {
     SourceState.CONNECTED: "#009E73",
@@ -108,9 +110,16 @@ class SubjectPanel(QFrame):
             hr = s.last_raw.hr_bpm  # the strap's own HR until 30 s of clean beats exist
         self.hr.set(_fmt(hr))
         if s.last is not None:
-            self.rmssd.set(_fmt(s.last.hrv.rmssd_ms))
-            self.sdnn.set(_fmt(s.last.hrv.sdnn_ms))
-            self.hf.set(_fmt(s.last.hrv.hf_ms2))
+            span = beats_span_s(s)  # a value missing during the warm-up counts down
+            for metric, value, key in (
+                (self.rmssd, s.last.hrv.rmssd_ms, "rmssd"),
+                (self.sdnn, s.last.hrv.sdnn_ms, "rmssd"),
+                (self.hf, s.last.hrv.hf_ms2, "hf"),
+            ):
+                text = _fmt(value)
+                if text == "–":
+                    text = countdown("", WARMUP_S[key] - span).strip() or text
+                metric.set(text)
             self._show_quality(s.last.quality)
 
     def _show_quality(self, q) -> None:
@@ -118,7 +127,7 @@ class SubjectPanel(QFrame):
         if q.ok:
             text, colour = f"signal good · {100 * q.artifact_rate:.0f} % artifacts", "#009E73"
         else:
-            text, colour = f"signal poor · {q.reason}", "#D55E00"
+            text, colour = f"signal poor · {plain_reason(q.reason)}", "#D55E00"
         self.quality.setText(text)
         if colour != self._quality_colour:
             self._quality_colour = colour

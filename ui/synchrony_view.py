@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
+from ui.plain_words import countdown
 from ui.plots import BLUE, VERMILION
 
 #: The significance line of the index (p ~ 0.055 with 200 surrogates).
@@ -32,10 +33,16 @@ def lag_words(view: SynchronyView, lag_s: float) -> str:
     return f"{follower} follows {leader} by {abs(lag_s):.1f} s"
 
 
-def synchrony_words(view: SynchronyView | None) -> str:
-    """One line for the current estimate: significance and lag, or "no estimate"."""
+def synchrony_words(view: SynchronyView | None, warmup_left_s: float = math.nan) -> str:
+    """One line for the current estimate: significance and lag, or "no estimate".
+
+    ``warmup_left_s``: seconds until both people have the history the first estimate
+    needs (counted down: "Synchrony in 2:10").
+    """
     latest = None if view is None else view.latest
     if latest is None or not latest.estimated:
+        if warmup_left_s > 0:
+            return countdown("Synchrony", warmup_left_s) + " (it needs 3 min of both people)"
         return "Synchrony: no estimate (warming up, a gap or a poor signal)"
     lag = lag_words(view, latest.lag_s)
     if latest.index >= SIGNIFICANT:
@@ -109,9 +116,11 @@ class SynchronyPanel(QWidget):
         self.runner.call(engine.mark, "paced breathing start" if on else "paced breathing end")
         self.runner.call(engine.set_paced, on)
 
-    def show_view(self, view: SynchronyView | None, now_s: float) -> None:
+    def show_view(
+        self, view: SynchronyView | None, now_s: float, warmup_left_s: float = math.nan
+    ) -> None:
         """Draw the newest synchrony history relative to ``now_s`` (stream seconds)."""
-        self.words.setText(synchrony_words(view))
+        self.words.setText(synchrony_words(view, warmup_left_s))
         if view is None or not math.isfinite(now_s) or view.t_s.size == 0:
             return
         self.curve.setData(view.t_s - now_s, view.index)
