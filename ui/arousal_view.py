@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from app.snapshot import WARMUP_S, SubjectSnapshot, Zone
 from ui.plain_words import format_minutes, plain_reason
-from ui.plots import BLUE, GREY, VERMILION
+from ui.plots import BLUE, GREY, VERMILION, legend_title
 
 GREEN = "#009E73"
 NO_PROFILE = "Choose a profile or calibrate to see your window"
@@ -125,30 +125,55 @@ class ZoneIndicator(QWidget):
 class ArousalPlot(pg.PlotWidget):
     """Arousal index over the last ``window_s`` seconds against the person's band.
 
-    The shaded band is the window of tolerance: its upper edge is the HYPER threshold
-    of the index, its lower edge the HYPO threshold of the smoothed HR z-score, which
-    is drawn dashed.
+    The zone is judged on two lines, and both are drawn with the edge each one is judged
+    against: *above the window* when the arousal index (black) stays over the upper edge,
+    *low arousal* when the heart-rate z-score (blue, dashed) stays under the lower edge.
+    So an index below the band beside "Inside your window" is explained: the index is
+    judged only at the top.
     """
 
     def __init__(self, window_s: float = 600.0, parent=None) -> None:
         super().__init__(parent=parent, background="w")
         self.window_s = window_s
         plot = self.getPlotItem()
-        plot.setLabel("left", "arousal index (z)")
+        plot.setLabel("left", "z (against your baseline)")
         plot.setLabel("bottom", "time before the newest beat (s)")
         plot.setXRange(-window_s, 0, padding=0)
         plot.setYRange(-4, 4, padding=0)
         plot.setMouseEnabled(x=False, y=False)
         plot.showGrid(y=True, alpha=0.2)
-        plot.addLegend(offset=(10, 5))
+        plot.setTitle(
+            legend_title(
+                [
+                    ("#000000", "━", "arousal index: above the top edge = above your window"),
+                    (BLUE, "┅", "heart-rate z: below the bottom edge = low arousal"),
+                ]
+            ),
+            size="9pt",
+        )
         self.band = pg.LinearRegionItem(
             values=(-1.5, 1.5),
             orientation="horizontal",
             movable=False,
             brush=pg.mkBrush(0, 158, 115, 40),
-            pen=pg.mkPen(GREEN, width=1),
+            pen=pg.mkPen(None),
         )
         plot.addItem(self.band)
+        self.edges = {
+            name: pg.InfiniteLine(
+                value,
+                angle=0,
+                pen=pg.mkPen(colour, width=1.5),
+                label=label,
+                labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
+            )
+            for name, value, colour, label in (
+                ("upper", 1.5, "#000000", "index ≥ {value:.1f}: above"),
+                ("lower", -1.5, BLUE, "HR z ≤ {value:.1f}: low"),
+            )
+        }
+        for edge in self.edges.values():
+            plot.addItem(edge)
         self.z_hr = plot.plot(
             pen=pg.mkPen(BLUE, width=1, style=Qt.PenStyle.DashLine),
             name="heart-rate z (low-arousal axis)",
@@ -164,8 +189,18 @@ class ArousalPlot(pg.PlotWidget):
     def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
         """Draw one subject's arousal history relative to ``now_s``."""
         lower, upper = s.band
-        if math.isfinite(lower) and math.isfinite(upper):
+        if (
+            math.isfinite(lower)
+            and math.isfinite(upper)
+            and self.band.getRegion()
+            != (
+                lower,
+                upper,
+            )
+        ):
             self.band.setRegion((lower, upper))
+            self.edges["lower"].setValue(lower)
+            self.edges["upper"].setValue(upper)
         x = s.arousal_t_s - now_s
         self.index.setData(x, s.arousal_index)
         self.z_hr.setData(x, s.arousal_z_hr)
