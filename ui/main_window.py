@@ -26,6 +26,7 @@ from ui.client_view import CLIENT_VIEW_KEY, ClientView
 from ui.device_picker import DevicePicker
 from ui.plots import TachogramPlot
 from ui.recording_bar import RecordingBar
+from ui.replay_bar import ReplayBar, replay_session
 from ui.subject_panel import SubjectPanel
 from ui.synchrony_view import SynchronyPanel
 
@@ -149,6 +150,11 @@ class MainWindow(QMainWindow):
         self.recording_bar = RecordingBar(runner, self, open_window=MainWindow)
         self.recording_bar.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.addToolBar(self.recording_bar)
+        session = replay_session(runner.engine.sources)
+        self.replay_bar = None if session is None else ReplayBar(session, self._replay_again, self)
+        if self.replay_bar is not None:
+            self.addToolBarBreak()
+            self.addToolBar(self.replay_bar)
         self._was_maximized = False
         self._first_beat_t: dict[str, float] = {}  # stream time, s: warm-up countdowns
         self.frames = 0
@@ -225,6 +231,16 @@ class MainWindow(QMainWindow):
             )
         if self.client_view_on:
             self.client_view.show_snapshot(snapshot)
+        if self.replay_bar is not None:
+            self.replay_bar.show_snapshot(snapshot)
+
+    def _replay_again(self, position_s: float) -> QWidget | None:
+        """Seek back: the recording replayed again in a new window, fast up to the position."""
+        session = self.replay_bar.session
+        window = self.recording_bar.open_recording(session.path, session.speed, position_s)
+        if window is not None:
+            self.close()
+        return window
 
     def _sync_warmup_left(self, snapshot: Snapshot) -> float:
         """Seconds until both people have the synchrony's warm-up history (NaN: unknown)."""

@@ -287,8 +287,13 @@ class RecordingBar(QToolBar):
         if path:
             self.open_recording(Path(path))
 
-    def open_recording(self, path: Path, speed: float | None = None) -> QWidget | None:
-        """Replay a recording in a new window; returns it (None after an error)."""
+    def open_recording(
+        self, path: Path, speed: float | None = None, seek_s: float = 0.0
+    ) -> QWidget | None:
+        """Replay a recording in a new window; returns it (None after an error).
+
+        ``seek_s``: start there (the beats before it are replayed as fast as possible).
+        """
         from app.engine import Engine
 
         speed = SPEEDS[self.speed.currentText()] if speed is None else speed
@@ -302,6 +307,8 @@ class RecordingBar(QToolBar):
         window = self.open_window(runner)
         window.setWindowTitle(f"heartsync — replay of {path.name}")
         self.replays.append(window)
+        if seek_s > 0 and hasattr(sources[0], "session"):
+            sources[0].session.seek(sources[0].session.t_first + seek_s)
         runner.start()
         window.show()
         return window
