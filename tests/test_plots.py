@@ -27,8 +27,8 @@ def test_the_window_draws_gaps_legends_above_and_both_edges(qtbot, tmp_path):
         assert item.legend is None  # nothing drawn over the traces
     assert "RR corrected" in tachogram.titleLabel.text
     assert "raw value of a corrected beat" in tachogram.titleLabel.text
-    assert "above the top edge" in arousal.titleLabel.text
-    assert "below the bottom edge = low arousal" in arousal.titleLabel.text
+    assert "arousal index, judged at the top edge" in arousal.titleLabel.text
+    assert "heart-rate z, at the bottom edge" in arousal.titleLabel.text
     edges = column.arousal.edges
     assert edges["upper"].label.format.format(value=1.5) == "index ≥ 1.5: above"
     assert edges["lower"].label.format.format(value=-1.5) == "HR z ≤ -1.5: low"

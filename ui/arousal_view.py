@@ -136,7 +136,7 @@ class ArousalPlot(pg.PlotWidget):
         super().__init__(parent=parent, background="w")
         self.window_s = window_s
         plot = self.getPlotItem()
-        plot.setLabel("left", "z (against your baseline)")
+        plot.setLabel("left", "z vs baseline")
         plot.setLabel("bottom", "time before the newest beat (s)")
         plot.setXRange(-window_s, 0, padding=0)
         plot.setYRange(-4, 4, padding=0)
@@ -145,8 +145,8 @@ class ArousalPlot(pg.PlotWidget):
         plot.setTitle(
             legend_title(
                 [
-                    ("#000000", "━", "arousal index: above the top edge = above your window"),
-                    (BLUE, "┅", "heart-rate z: below the bottom edge = low arousal"),
+                    ("#000000", "━", "arousal index, judged at the top edge"),
+                    (BLUE, "┅", "heart-rate z, at the bottom edge"),
                 ]
             ),
             size="9pt",

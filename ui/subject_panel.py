@@ -75,6 +75,8 @@ class SubjectPanel(QFrame):
         self.hf = Metric("HF power, 120 s", "ms²")
         self.beats = Metric("beats received", "count")
         self.quality = ElidedLabel("signal: –")
+        # "signal good · 3 % artifacts" always reads whole; a long "poor" reason is cut
+
         self._quality_colour = ""
         self.quality.setToolTip(
             "Signal quality over 30 s: artifacts per beat, coverage (sum of RR / time) and gaps"
@@ -84,8 +86,8 @@ class SubjectPanel(QFrame):
         status = QHBoxLayout()
         status.addWidget(self.dot)
         status.addWidget(self.status, stretch=1)
-        grid.addLayout(status, 0, 2, 1, 2)
-        grid.addWidget(self.quality, 0, 4)
+        grid.addLayout(status, 0, 2, 1, 3)
+        grid.addWidget(self.quality, 2, 0, 1, 5)  # a whole row: the reason reads in full
         grid.addWidget(self.hr, 1, 0)
         grid.addWidget(self.rmssd, 1, 1)
         grid.addWidget(self.sdnn, 1, 2)
