@@ -34,18 +34,10 @@ def main() -> int:
         rest = simulate(SimSettings(seed=seed), 420)
         store.save(Profile(name).calibrated(calibrate(rest["t_s"], rest["rr_ms"])))
     therapist = SimSettings(seed=11, slow_bpm=6.0, subject="therapist")
-    client = SimSettings(
-        seed=12,
-        slow_bpm=6.0,
-        couple=0.8,
-        lag_s=2.0,
-        partner_seed=11,
-        subject="client",
-        scenario="stress",
-        onset_s=360,
-        step_s=400,
-        artifact_rate=0.01,
-    )
+    # follows the therapist 2 s later; stressed from 6 to 12:40 min
+    dyad = {"couple": 0.8, "lag_s": 2.0, "partner_seed": 11}
+    stress = {"scenario": "stress", "onset_s": 360, "step_s": 400, "artifact_rate": 0.01}
+    client = SimSettings(seed=12, slow_bpm=6.0, subject="client", **dyad, **stress)
     sources = [SimulatedSource(therapist, speed=30), SimulatedSource(client, speed=30)]
     runner = EngineThread(Engine(sources), keep_alive=True)
     window = MainWindow(runner, profiles=profiles)
