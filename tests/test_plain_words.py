@@ -28,7 +28,7 @@ def test_reasons_in_plain_words():
 
 def test_hrv_warm_up_counts_down_and_a_dropout_is_explained(qtbot, tmp_path):
     window, runner = open_window(
-        qtbot, tmp_path, speed=8, seed=3, scenario="dropout", onset_s=70, gap_s=20
+        qtbot, tmp_path, speed=25, seed=3, scenario="dropout", onset_s=70, gap_s=20
     )
     panel = window.panels["self"]
     seen = []
@@ -47,8 +47,8 @@ def test_hrv_warm_up_counts_down_and_a_dropout_is_explained(qtbot, tmp_path):
 
 def test_synchrony_warm_up_counts_down(qtbot, tmp_path):
     sources = [
-        SimulatedSource(SimSettings(seed=1, subject="therapist"), speed=1),
-        SimulatedSource(SimSettings(seed=2, subject="client"), speed=1),
+        SimulatedSource(SimSettings(seed=1, subject="therapist"), speed=5),
+        SimulatedSource(SimSettings(seed=2, subject="client"), speed=5),
     ]
     runner = EngineThread(Engine(sources), keep_alive=True)
     window = MainWindow(runner, profiles=tmp_path)
