@@ -10,6 +10,7 @@ install it; the tests compare with the outputs this script froze in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 
@@ -25,6 +26,7 @@ from tests.reference_data import (
 )
 
 INJECTED_SEED, INJECTED_BEATS = 0, 2500  # test_artifacts.py's first injected series
+POSTURE_SEEDS = (1, 3)  # test_real_series.py's posture scenario
 HRV_TIME_KEYS = ("HRV_MeanNN", "HRV_SDNN", "HRV_RMSSD", "HRV_pNN50")
 
 
@@ -41,16 +43,43 @@ def kubios_inputs() -> dict[str, tuple[np.ndarray, int]]:
     }
 
 
+def posture_inputs() -> dict[str, tuple[np.ndarray, int]]:
+    """Peak times (ms) of test_real_series.py's posture scenario, one per seed it uses."""
+    from tests.test_real_series import posture
+
+    out = {}
+    for seed in POSTURE_SEEDS:
+        _t, rr, _trace = posture(seed, artifact_rate=0.02)
+        out[f"posture-{seed}"] = (np.round(np.concatenate(([0.0], np.cumsum(rr)))), 1000)
+    return out
+
+
+def input_digests() -> dict[str, str]:
+    """SHA-256 of every kubios input's peaks (int64): the frozen flags belong to these."""
+    inputs = {**kubios_inputs(), **posture_inputs()}
+    return {
+        name: hashlib.sha256(np.asarray(peaks, dtype=np.int64).tobytes()).hexdigest()
+        for name, (peaks, _fs) in inputs.items()
+    }
+
+
 def compute() -> dict:
     """Run NeuroKit2 (kubios artifacts, time-domain HRV) on every reference input."""
     import neurokit2 as nk
 
-    out: dict = {"version": nk.__version__, "kubios": {}, "hrv_time": {}}
+    out: dict = {"version": nk.__version__, "inputs": input_digests(), "kubios": {}}
+    out["hrv_time"] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, (peaks, fs) in kubios_inputs().items():
             info, _ = nk.signal_fixpeaks(
                 peaks, sampling_rate=fs, iterative=False, method="kubios", show=False
+            )
+            kinds = ("ectopic", "missed", "extra", "longshort")
+            out["kubios"][name] = sorted({int(i) for k in kinds for i in info[k]})
+        for name, (peaks, fs) in posture_inputs().items():
+            info, _ = nk.signal_fixpeaks(
+                peaks.astype(np.int64), sampling_rate=fs, iterative=False, show=False
             )
             kinds = ("ectopic", "missed", "extra", "longshort")
             out["kubios"][name] = sorted({int(i) for k in kinds for i in info[k]})

@@ -3,18 +3,20 @@
 import numpy as np
 import pytest
 
-from tests.neurokit2_reference import compute, kubios_inputs
+from tests.neurokit2_reference import compute, input_digests, kubios_inputs, posture_inputs
 from tests.reference_data import MissingReference, neurokit2_frozen
 
 
 def test_frozen_neurokit2_outputs_fit_their_inputs():
+    """The inputs NeuroKit2 ran on are still the ones the tests build (by their hash)."""
     try:
-        inputs = kubios_inputs()
+        digests = input_digests()
     except MissingReference as exc:
         pytest.skip(str(exc))
     frozen = neurokit2_frozen()
-    assert set(frozen["kubios"]) == set(inputs)
-    for name, (peaks, _fs) in inputs.items():
+    assert frozen["inputs"] == digests
+    assert set(frozen["kubios"]) == set(digests)
+    for name, (peaks, _fs) in {**kubios_inputs(), **posture_inputs()}.items():
         flagged = np.asarray(frozen["kubios"][name])
         assert flagged.size > 5 and flagged.min() >= 0 and flagged.max() < peaks.size, name
 
@@ -24,6 +26,6 @@ def test_frozen_neurokit2_outputs_are_current():
     pytest.importorskip("neurokit2")
     now = compute()
     frozen = neurokit2_frozen()
-    assert now["kubios"] == frozen["kubios"]
+    assert now["inputs"] == frozen["inputs"] and now["kubios"] == frozen["kubios"]
     for which, values in frozen["hrv_time"].items():
         assert now["hrv_time"][which] == pytest.approx(values, rel=1e-9)
