@@ -88,6 +88,16 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    """The installed heartsync's version ("unknown" when run from a tree never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("heartsync")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``heartsync``."""
     parser = _Parser(
@@ -97,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="settings file (default: the user's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("--version", action="version", version=f"heartsync {_version()}")
     parser.add_argument(
         "--profiles", type=Path, metavar="DIR", help="folder of profiles (default: the user's)"
     )
@@ -458,8 +469,8 @@ def _profiles(store: ProfileStore, delete: str | None) -> int:
             "not calibrated"
             if b is None
             else (
-                f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
-                f"{profile.calibration_text()}"
+                f"HR {b.hr_bpm:.0f} bpm, RMSSD {math.exp(b.ln_rmssd):.0f} ms, "
+                f"band ±{profile.band_widen:g}, {profile.calibration_text()}"
             )
         )
         print(f"{name:<24} {summary}")

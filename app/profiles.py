@@ -163,7 +163,7 @@ class ProfileStore:
                 names.append(self._read(path).name)
             except ProfileError:
                 names.append(path.stem)
-        return names
+        return sorted(names, key=str.casefold)  # as saved, not as the file names sort
 
     def load(self, name: str) -> Profile:
         """Read one profile; ProfileError when missing or unreadable."""
