@@ -36,6 +36,10 @@ from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatu
 from sensors.clock import now
 from sensors.samples import SampleBlock
 
+PACED_REST = (
+    "breathing is paced: a resting baseline needs your own breathing; stop the pacer "
+    "(Breathing) and calibrate again"
+)
 log = logging.getLogger(__name__)
 
 
@@ -71,6 +75,7 @@ class _Subject:
     task: asyncio.Task | None = None
     calibration: Calibration | None = None
     calibration_done: asyncio.Future | None = None
+    calibration_paced: bool = False  # the pacer ran during the rest: refused at the end
     calibration_view: CalibrationView | None = None
     cached: SubjectSnapshot | None = None
     gate: BeatGate | None = None
@@ -338,10 +343,14 @@ class Engine:
         Raises
         ------
         CalibrationError
-            When the rest was too short or too noisy (the message says what to do).
+            When the rest was too short or too noisy, or breathing is paced (the message
+            says what to do).
         """
         sub = self._subjects[subject]
+        if sub.pipeline.paced:
+            raise CalibrationError(PACED_REST)
         sub.calibration = Calibration(settings)
+        sub.calibration_paced = False
         sub.calibration_done = asyncio.get_running_loop().create_future()
         sub.calibration_view = CalibrationView(0.0, settings.duration_s)
         sub.cached = None
@@ -365,9 +374,12 @@ class Engine:
         calibration.push(result)
         duration = calibration.settings.duration_s
         sub.calibration_view = CalibrationView(calibration.elapsed_s, duration)
+        sub.calibration_paced |= sub.pipeline.paced
         if not calibration.done or sub.calibration_done.done():
             return
         try:
+            if sub.calibration_paced:
+                raise CalibrationError(PACED_REST)
             baseline = calibration.finish()
         except CalibrationError as exc:
             sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, None, str(exc))

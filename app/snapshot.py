@@ -8,11 +8,21 @@ import numpy as np
 from dsp.arousal_state import Zone as Zone  # the window reads zones from snapshots
 from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
+from dsp.hrv_settings import HrvSettings
 from dsp.ring import RingBuffer
-from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
+from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate, SynchronySettings
 from dsp.types import Beat
 from sensors.base import SourceState as SourceState
 from sensors.base import SourceStatus
+
+#: Warm-up of each live measure, s (the default window lengths): the window counts down
+#: "RMSSD in 42 s", "synchrony in 2:10" until the first value.
+WARMUP_S = {
+    "hr": HrvSettings.hr_window_s,
+    "rmssd": HrvSettings.rmssd_window_s,
+    "hf": HrvSettings.spectrum_window_s,
+    "synchrony": SynchronySettings.min_history_s,
+}
 
 #: Highest heart rate we size buffers for, beats/min.
 MAX_HR_BPM = 220

@@ -1,7 +1,8 @@
 """DSP speed and artifact-detection figures, heartsync vs NeuroKit2, side by side.
 
-Run as ``python -m bench.dsp_speed`` (about a minute on 2 cores; NeuroKit2's
-``hrv_frequency`` alone takes ~20 s on 100,000 beats). One run per measurement.
+Run as ``python -m bench.dsp_speed`` after ``pip install neurokit2`` (not in the dev
+extra; about a minute on 2 cores; NeuroKit2's ``hrv_frequency`` alone takes ~20 s on
+100,000 beats). One run per measurement.
 
 1. Speed on 100,000 beats (~22 h): our batch correction + time domain + windowed
    metrics vs NeuroKit2 ``signal_fixpeaks(method="kubios")`` + ``hrv_time`` +
@@ -242,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=12)
     parser.add_argument("--quick", action="store_true", help="speed only, no NeuroKit2 accuracy")
     args = parser.parse_args(argv)
+    try:
+        import neurokit2  # noqa: F401
+    except ImportError:  # not in the dev extra: it pulls pandas, scikit-learn, matplotlib
+        print("skipped: bench.dsp_speed compares with NeuroKit2; `pip install neurokit2` first")
+        return 0
     speed(args.beats, args.online_beats)
     if not args.quick:
         detection(args.series, 2500)

@@ -104,7 +104,10 @@ def test_a_session_is_kept_owner_only_with_its_summary(kept):
     assert client["time_domain"]["rmssd_ms"] > 5 and 40 < client["time_domain"]["mean_hr_bpm"]
     assert client["paced_min"] > 2.0 and client["coherence"]["estimates"] > 0
     assert s["people"]["therapist"]["paced_min"] == 0.0
-    assert s["synchrony"]["segments"] > 0 and s["synchrony"]["pair"] == ["client", "therapist"]
+    assert s["synchrony"]["session"]["n_segments"] > 0 and s["synchrony"]["pair"] == [
+        "client",
+        "therapist",
+    ]
     assert entry.bytes == sum(p.stat().st_size for p in entry.folder.iterdir())
     assert s["recording_bytes"] == (entry.folder / "session.xdf").stat().st_size
 
@@ -143,7 +146,7 @@ def test_trend_csv_equals_the_per_session_summaries(kept, tmp_path):
     assert float(client["rmssd_ms"]) == p["time_domain"]["rmssd_ms"]
     assert float(client["mean_hr_bpm"]) == p["time_domain"]["mean_hr_bpm"]
     assert float(client["coherence_ratio"]) == p["coherence"]["mean_coherence_ratio"]
-    assert float(client["sync_effect_size"]) == s["synchrony"]["effect_size"]
+    assert float(client["sync_r"]) == s["synchrony"]["session"]["r"]
 
 
 def test_listed_then_deleted_recording_and_summary_together(tmp_path):

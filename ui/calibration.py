@@ -172,11 +172,15 @@ class ProfileControls(QWidget):
         self.widen.setRange(-0.5, 2.0)
         self.widen.setSingleStep(0.5)
         self.widen.setPrefix("band ± ")
-        self.widen.setToolTip("Clinician setting: widen (or narrow) the window, in z units")
+        self.widen.setToolTip(
+            "Clinician setting: widen (or narrow) this person's window of tolerance, in z "
+            "units; saved in the profile (choose a profile first)"
+        )
         self.calibrate_button = QPushButton("Calibrate…")
         self.delete_button = QPushButton("Delete")
         self.age = QLabel("")  # calibration date and how long ago
         self.age.setStyleSheet("color: #555;")
+        self.delete_button.setToolTip("Delete the chosen profile and its baseline")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Profile"))
@@ -197,6 +201,13 @@ class ProfileControls(QWidget):
         if select is not None:
             self.choice.setCurrentText(select)
         self.choice.blockSignals(False)
+        self._enable()
+
+    def _enable(self) -> None:
+        """Delete and the band act on a chosen profile: disabled without one."""
+        chosen = self.choice.currentIndex() > 0
+        self.delete_button.setEnabled(chosen)
+        self.widen.setEnabled(self.profile is not None)
 
     def use(self, name: str | None) -> None:
         """Measure the subject against the named profile (None: no arousal estimate)."""
@@ -214,6 +225,7 @@ class ProfileControls(QWidget):
         self.widen.blockSignals(True)
         self.widen.setValue(band)
         self.widen.blockSignals(False)
+        self._enable()
         self.runner.call(
             self.runner.engine.set_baseline,
             self.subject,

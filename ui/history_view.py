@@ -59,7 +59,7 @@ MEASURES = {
     "rest_hr_bpm": "resting heart rate, calibrations (beats/min)",
     "coherence_ratio": "coherence while paced (ratio)",
     "breathing_rate_per_min": "breathing rate while paced (breaths/min)",
-    "sync_effect_size": "dyad synchrony (session effect size)",
+    "sync_r": "dyad synchrony (session r)",
 }
 COLUMNS = ("session", "started", "min", "people", "in window", "HR", "RMSSD", "coherence", "sync")
 WEEK_S = 7 * 86400.0
@@ -207,7 +207,7 @@ class HistoryDialog(QDialog):
                 coherence.append(
                     _num((p.get("coherence") or {}).get("mean_coherence_ratio"), ".2f")
                 )
-            sync = (s.get("synchrony") or {}).get("effect_size")
+            sync = ((s.get("synchrony") or {}).get("session") or {}).get("r")
             state = "" if entry.state == "complete" else f" ({entry.state})"
             cells = (
                 entry.id,

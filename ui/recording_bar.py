@@ -158,8 +158,11 @@ class RecordingBar(QToolBar):
         self.addSeparator()
         self.speed = QComboBox()
         self.speed.addItems(list(SPEEDS))
-        self.speed.setToolTip("Replay speed")
+        self.speed.setToolTip("How fast “Open recording…” replays a file (1x: as recorded)")
         self.open_action = self.addAction("Open recording…", self.choose_recording)
+        self.open_action.setToolTip("Replay an XDF recording in a window of its own")
+        self.speed_label = QLabel(" replay speed")
+        self.addWidget(self.speed_label)
         self.addWidget(self.speed)
         self.shortcuts = []
         for k in range(1, 10):
@@ -292,8 +295,13 @@ class RecordingBar(QToolBar):
         if path:
             self.open_recording(Path(path))
 
-    def open_recording(self, path: Path, speed: float | None = None) -> QWidget | None:
-        """Replay a recording in a new window; returns it (None after an error)."""
+    def open_recording(
+        self, path: Path, speed: float | None = None, seek_s: float = 0.0
+    ) -> QWidget | None:
+        """Replay a recording in a new window; returns it (None after an error).
+
+        ``seek_s``: start there (the beats before it are replayed as fast as possible).
+        """
         from app.engine import Engine
 
         speed = SPEEDS[self.speed.currentText()] if speed is None else speed
@@ -307,6 +315,8 @@ class RecordingBar(QToolBar):
         window = self.open_window(runner)
         window.setWindowTitle(f"heartsync — replay of {path.name}")
         self.replays.append(window)
+        if seek_s > 0 and hasattr(sources[0], "session"):
+            sources[0].session.seek(sources[0].session.t_first + seek_s)
         runner.start()
         window.show()
         return window

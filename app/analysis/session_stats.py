@@ -231,6 +231,10 @@ class SessionStats:
         kind = event.get("event")
         who = event.get("subject")
         if kind == "paced":
+            if self.t0 is not None and (t < self.t0 or not self.subjects):
+                # in force when the recording began (a replay re-applies it before the
+                # first beat, on another clock): counted from the recording's start
+                t = self.t0
             on = bool(event.get("paced"))
             if on and who not in self._paced_since:
                 self._paced_since[who] = t
@@ -270,6 +274,8 @@ class SessionStats:
         for who, since in list(self._paced_since.items()):
             self.paced_spans.append((who, since, end))
             del self._paced_since[who]
+        if self.t0 is not None:  # a live session's pacer may have begun before Record
+            self.paced_spans = [(w, max(a, self.t0), b) for w, a, b in self.paced_spans]
         self._flush_rows()
         for stream in (self._beats_csv, self._windows_csv):
             if stream is not None:

@@ -6,6 +6,7 @@ Each returns an exit code; a bad file, value or path raises one of
 
 import asyncio
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -57,8 +58,8 @@ def profiles(folder: Path | None, delete: str | None) -> int:
             "not calibrated"
             if b is None
             else (
-                f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
-                f"{profile.calibration_text()}"
+                f"HR {b.hr_bpm:.0f} bpm, RMSSD {math.exp(b.ln_rmssd):.0f} ms, "
+                f"band ±{profile.band_widen:g}, {profile.calibration_text()}"
             )
         )
         print(f"{name:<24} {summary}")

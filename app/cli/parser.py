@@ -144,6 +144,16 @@ def _shared(parser: argparse.ArgumentParser, top: bool, streaming: bool) -> None
     )
 
 
+def _version() -> str:
+    """The installed heartsync's version ("unknown" when run from a tree never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("heartsync")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``heartsync``."""
     parser = Parser(
@@ -152,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the window (on the simulated strap when no sensor is configured).",
     )
     _shared(parser, top=True, streaming=True)
+    parser.add_argument("--version", action="version", version=f"heartsync {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _run(commands)
     _files(commands)

@@ -83,7 +83,10 @@ def _line(entry: SessionEntry) -> str:
         )
     sync = s.get("synchrony")
     if sync:
-        people.append(f"synchrony effect {_num(sync.get('effect_size'), '.2f')}")
+        test = sync.get("session") or {}
+        people.append(
+            f"synchrony r {_num(test.get('r'), '.2f')} (p {_num(test.get('p_value'), '.3f')})"
+        )
     tag = "" if entry.state == "complete" else f" [{entry.state}]"
     tag += " [replay]" if s.get("replayed") else ""
     return f"{entry.id:<18} {when} {_num(s.get('duration_min'), '6.1f')} min{tag}  " + "; ".join(

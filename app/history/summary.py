@@ -37,8 +37,11 @@ TREND_COLUMNS = (
     "coherence_peak_fraction",
     "breathing_rate_per_min",
     "sync_mean_index",
-    "sync_effect_size",
+    "sync_r",
+    "sync_ci_low",
+    "sync_ci_high",
     "sync_p_value",
+    "sync_lag_s",
 )
 
 
@@ -173,8 +176,11 @@ def trend_rows(summaries: list[dict]) -> list[dict]:
                     "coherence_peak_fraction": _get(p, "coherence", "mean_peak_fraction"),
                     "breathing_rate_per_min": _get(p, "coherence", "mean_breathing_rate_per_min"),
                     "sync_mean_index": _get(sync, "mean_index"),
-                    "sync_effect_size": _get(sync, "effect_size"),
-                    "sync_p_value": _get(sync, "p_value"),
+                    "sync_r": _get(sync, "session", "r"),
+                    "sync_ci_low": _get(sync, "session", "ci_low"),
+                    "sync_ci_high": _get(sync, "session", "ci_high"),
+                    "sync_p_value": _get(sync, "session", "p_value"),
+                    "sync_lag_s": _get(sync, "session", "lag_s"),
                 }
             )
     return rows

@@ -64,6 +64,25 @@ def _fmt(value: object, digits: int = 1) -> str:
     return escape(str(value))
 
 
+def p_text(p: object, named: bool = True) -> str:
+    """A p value as printed: "p = 0.012", "p < 0.0001" (never "0.0000"), "p –" without one.
+
+    ``named=False`` drops the "p" (and "="): "0.012", "< 0.0001", for a table cell.
+    """
+    if not isinstance(p, float) or not math.isfinite(p):
+        text = "= –"
+    elif p < 1e-4:
+        text = "< 0.0001"
+    else:
+        text = "= " + f"{p:.4f}".rstrip("0").rstrip(".")
+    return f"p {text}" if named else text.removeprefix("= ")
+
+
+def people(n: int) -> str:
+    """The count of people in words: "1 person", "2 people"."""
+    return "1 person" if n == 1 else f"{n} people"
+
+
 def _range(*arrays: np.ndarray, pad: float = 0.05) -> tuple[float, float]:
     values = np.concatenate([np.asarray(a, float).ravel() for a in arrays])
     values = values[np.isfinite(values)]
@@ -271,7 +290,7 @@ def _synchrony_table(sync: dict) -> str:
     body = "".join(
         f"<tr><td>{escape(label)}</td><td>{_fmt(res['r'], 2)}</td>"
         f"<td>{_fmt(res['ci_low'], 2)} to {_fmt(res['ci_high'], 2)}</td>"
-        f"<td>{_fmt(res['p_value'], 3)}</td>"
+        f"<td>{p_text(res['p_value'], named=False)}</td>"
         f"<td>{escape(lag_words(a, b, _num(res['lag_s'])) or '–')}</td>"
         f"<td>{res['n_segments']}</td></tr>"
         for label, res in rows
@@ -392,7 +411,7 @@ def render_report(analysis) -> str:
         f"<title>heartsync session report: {escape(analysis.path.name)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Session report: {escape(analysis.path.name)}</h1>",
-        f"<p class='small'>{ctx.end_min:.1f} min, {len(stats.subjects)} person(s): "
+        f"<p class='small'>{ctx.end_min:.1f} min, {people(len(stats.subjects))}: "
         f"{escape(', '.join(stats.subjects))}. Made "
         f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by heartsync from the recording, "
         "replayed through the same pipeline as the live session. heartsync is not a "
