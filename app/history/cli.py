@@ -14,7 +14,6 @@ from pathlib import Path
 from app.config import AppConfig
 from app.history import limits
 from app.history.store import HistoryError, HistoryStore, SessionEntry
-from sensors.xdf import RecordingError
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -109,6 +108,8 @@ def write_csv(path: Path, sessions: list[SessionEntry]) -> int:
 
 def main(args: argparse.Namespace, config: AppConfig) -> int:
     """Run ``heartsync history``; returns the exit code."""
+    from sensors.xdf import RecordingError  # here: ``heartsync --help`` stays light
+
     store = HistoryStore(args.folder)
     try:
         for session_id in args.delete:
