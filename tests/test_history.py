@@ -174,7 +174,7 @@ def test_listed_then_deleted_recording_and_summary_together(tmp_path):
         text=True,
         timeout=60,
     )
-    assert again.returncode == 1 and "no session" in again.stderr
+    assert again.returncode == 2 and "no session" in again.stderr
     with pytest.raises(HistoryError, match="not a session id"):
         store.delete("../profiles")
 

@@ -132,12 +132,12 @@ def main(args: argparse.Namespace, config: AppConfig) -> int:
             n = write_csv(args.csv, sessions)
             print(f"wrote {n} rows to {args.csv}")
             return 0
-    except (HistoryError, RecordingError) as exc:
+    except (HistoryError, RecordingError) as exc:  # the one error convention: a line, exit 2
         print(f"heartsync: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except OSError as exc:
         print(f"heartsync: error: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return 2
     total = store.disk_bytes(sessions)
     state = "on" if config.history else "off (history = false in the settings)"
     print(
