@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from app.sinks import Sink
@@ -82,6 +82,9 @@ class Engine:
         Receivers of every processed beat and status change.
     settings : EngineSettings
         Engine settings.
+    pipelines : mapping of str to SubjectPipeline, optional
+        Ready-made pipelines for some subjects (offline analysis passes ones whose HRV
+        is computed in advance, :func:`dsp.pipeline_batch.precomputed_pipeline`).
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class Engine:
         sources: Sequence[BeatSource],
         sinks: Sequence[Sink] = (),
         settings: EngineSettings = EngineSettings(),
+        pipelines: Mapping[str, SubjectPipeline] | None = None,
     ) -> None:
         subjects = [s.subject for s in sources]
         if len(set(subjects)) != len(subjects):
@@ -97,9 +101,12 @@ class Engine:
             raise ValueError("the engine needs at least one source")
         self.settings = settings
         self.sinks = list(sinks)
+        ready = dict(pipelines or {})
         self._subjects = {
             s.subject: _Subject(
-                s, SubjectPipeline(s.subject, settings.pipeline), SubjectHistory(settings.history_s)
+                s,
+                ready.get(s.subject) or SubjectPipeline(s.subject, settings.pipeline),
+                SubjectHistory(settings.history_s),
             )
             for s in sources
         }

@@ -183,6 +183,16 @@ class ReplaySource(BaseSource):
         self.device = device or "recording"
         self.bad_samples = 0
 
+    def beat_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Times (s) and raw RR intervals (ms) of every beat this source will yield."""
+        beats = [
+            i.payload
+            for i in self.session.items
+            if i.subject == self.recorded_subject and isinstance(i.payload, Beat)
+        ]
+        t = np.fromiter((b.t for b in beats), np.float64, len(beats))
+        return t, np.fromiter((b.rr_ms for b in beats), np.float64, len(beats))
+
     async def beats(self) -> AsyncIterator[Beat]:
         """Yield the recorded beats (and session events) of this subject, then end."""
         session = self.session

@@ -22,6 +22,7 @@ from typing import TextIO
 from app.analysis.session_stats import SessionStats, synchrony_summary
 from app.engine import Engine
 from dsp.beat_result import BeatResult
+from dsp.pipeline_batch import precomputed_pipeline
 from sensors.replay import replay_sources
 from sensors.xdf import RecordingError, XdfRecording, read_xdf
 
@@ -264,7 +265,11 @@ def analyze(
         sinks: list = [stats]
         if progress is not None:
             sinks.append(_ProgressSink(session.t_first, session.t_last, progress))
-        engine = Engine(sources, sinks)
+        # the HRV windows of every beat at once (the same numbers as beat by beat)
+        pipelines = {
+            s.subject: precomputed_pipeline(s.subject, *s.beat_arrays()) for s in sources
+        }
+        engine = Engine(sources, sinks, pipelines=pipelines)
         asyncio.run(engine.run())
     finally:
         for handle in handles:
