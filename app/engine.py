@@ -433,7 +433,10 @@ class Engine:
         # an estimate more than a few seconds old says nothing about this beat
         if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
             latest = None
-        return replace(result, synchrony=latest)
+        r = result  # a new result, built directly (dataclasses.replace is slow per beat)
+        return BeatResult(
+            r.subject, r.beat, r.hrv, r.quality, r.gap_before, r.contact, r.arousal, latest
+        )
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         if self._sync is not None:

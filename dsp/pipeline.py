@@ -6,7 +6,7 @@ that offline analysis equals the live session.
 """
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -142,16 +142,12 @@ class SubjectPipeline:
         for beat in corrected:
             gap = self._gap_pending
             self._gap_pending = False
-            result = BeatResult(
-                self.subject,
-                beat,
-                self._hrv.push(beat, gap_before=gap),
-                self._quality.push(beat),
-                gap,
-                self._contact,
-            )
+            hrv = self._hrv.push(beat, gap_before=gap)
+            quality = self._quality.push(beat)
+            result = BeatResult(self.subject, beat, hrv, quality, gap, self._contact)
             if self._arousal is not None:
-                result = replace(result, arousal=self._arousal.push(result, self.paced))
+                arousal = self._arousal.push(result, self.paced)
+                result = BeatResult(self.subject, beat, hrv, quality, gap, self._contact, arousal)
             out.append(result)
         return out
 
