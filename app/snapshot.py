@@ -1,7 +1,6 @@
 """Immutable views of the engine's state that the UI polls (one reference swap, no locks)."""
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,7 +8,7 @@ import numpy as np
 from dsp.arousal_state import Zone as Zone  # the window reads zones from snapshots
 from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
-from dsp.ring import RingBuffer
+from dsp.ring import RingBuffer, RowRing
 from dsp.synchrony_types import SynchronyEstimate
 from dsp.types import Beat
 from sensors.base import SourceState as SourceState
@@ -21,13 +20,6 @@ MAX_HR_BPM = 220
 #: Zones as small integers for the arousal history (index into this tuple).
 ZONES = tuple(Zone)
 _ZONE_CODE = {zone: code for code, zone in enumerate(ZONES)}
-
-
-def _columns(rows: deque, dtypes: tuple) -> tuple[np.ndarray, ...]:
-    """The columns of a deque of equal-length tuples as new arrays of the given dtypes."""
-    if not rows:
-        return tuple(np.zeros(0, dtype=d) for d in dtypes)
-    return tuple(np.array(c, dtype=d) for c, d in zip(zip(*rows), dtypes, strict=True))
 
 
 @dataclass(frozen=True)
@@ -214,8 +206,8 @@ class SynchronyHistory:
 class SubjectHistory:
     """Fixed-size history of one subject's corrected beats for plotting.
 
-    A beat costs one tuple appended to a bounded deque; the arrays are built only when
-    a snapshot is made (at most ``snapshot_hz`` times a second).
+    A beat costs one tuple appended to a :class:`~dsp.ring.RowRing`; the arrays are
+    built only when a snapshot is made (at most ``snapshot_hz`` times a second).
 
     Parameters
     ----------
@@ -229,11 +221,11 @@ class SubjectHistory:
         self.arousal_history_s = arousal_history_s
         arousal_capacity = math.ceil(arousal_history_s * MAX_HR_BPM / 60.0) + 1
         # (t, index, z_hr, zone code) per arousal estimate
-        self._arousal: deque[tuple[float, float, float, int]] = deque(maxlen=arousal_capacity)
+        self._arousal = RowRing(arousal_capacity, 4)
         self.zone_seconds = dict.fromkeys(Zone, 0.0)
         # (t, rr, rr_raw, artifact) per corrected beat; (t, rr) per raw beat
-        self._beats: deque[tuple[float, float, float, bool]] = deque(maxlen=capacity)
-        self._raw: deque[tuple[float, float]] = deque(maxlen=capacity)
+        self._beats = RowRing(capacity, 4)
+        self._raw = RowRing(capacity, 2)
         self.last: BeatResult | None = None
         self.last_raw: Beat | None = None
 
@@ -255,7 +247,8 @@ class SubjectHistory:
 
     def arousal_arrays(self) -> tuple[np.ndarray, ...]:
         """Arousal times, index, z_H and zone codes of the last ``arousal_history_s``."""
-        t, index, z_hr, zone = _columns(self._arousal, (np.float64,) * 3 + (np.int8,))
+        t, index, z_hr, zone = self._arousal.columns()
+        zone = zone.astype(np.int8)
         keep = t >= (t[-1] - self.arousal_history_s) if t.size else slice(None)
         arrays = (t[keep], index[keep], z_hr[keep], zone[keep])
         for a in arrays:
@@ -264,8 +257,9 @@ class SubjectHistory:
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Last ``history_s`` seconds: times, RR, raw RR, artifact flags; raw times, raw RR."""
-        t, rr, rr_raw, artifact = _columns(self._beats, (np.float64,) * 3 + (bool,))
-        raw_t, raw_rr = _columns(self._raw, (np.float64, np.float64))
+        t, rr, rr_raw, artifact = self._beats.columns()
+        artifact = artifact.astype(bool)
+        raw_t, raw_rr = self._raw.columns()
         newest = raw_t[-1] if raw_t.size else 0.0
         keep, keep_raw = t >= newest - self.history_s, raw_t >= newest - self.history_s
         arrays = (
