@@ -196,6 +196,7 @@ def analyze(
     out_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
     write_files: bool = True,
+    batch_hrv: bool = True,
 ) -> Analysis:
     """Replay a recording through the live pipeline and write its report.
 
@@ -210,6 +211,10 @@ def analyze(
         Called with the fraction done (engine thread of the caller).
     write_files : bool
         False computes the summary only.
+    batch_hrv : bool
+        Compute every beat's HRV windows at once (:mod:`dsp.pipeline_batch`); False runs
+        the live HRV windows beat by beat (the same numbers, several times slower: the
+        reference path of ``bench/analyze.py``).
 
     Returns
     -------
@@ -267,7 +272,9 @@ def analyze(
             sinks.append(_ProgressSink(session.t_first, session.t_last, progress))
         # the HRV windows of every beat at once (the same numbers as beat by beat)
         pipelines = {
-            s.subject: precomputed_pipeline(s.subject, *s.beat_arrays()) for s in sources
+            s.subject: precomputed_pipeline(s.subject, *s.beat_arrays())
+            for s in sources
+            if batch_hrv
         }
         engine = Engine(sources, sinks, pipelines=pipelines)
         asyncio.run(engine.run())
