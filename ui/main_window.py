@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.recording_bar)
         self.frames = 0
         self._shown: Snapshot | None = None
+        self._shown_subjects: dict[str, SubjectSnapshot] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(round(1000 / refresh_hz))
         self.timer.timeout.connect(self.refresh)
@@ -177,6 +178,10 @@ class MainWindow(QMainWindow):
             return
         self._shown = snapshot
         for s in snapshot.subjects:
+            # the engine keeps an unchanged subject's snapshot: nothing of theirs to redraw
+            if self._shown_subjects.get(s.subject) is s:
+                continue
+            self._shown_subjects[s.subject] = s
             self.columns[s.subject].show_snapshot(s, snapshot.t_s)
         if self.synchrony is not None:
             self.synchrony.show_view(snapshot.synchrony, snapshot.t_s)

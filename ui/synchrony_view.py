@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
-from ui.plots import BLUE, VERMILION
+from ui.plots import BLUE, VERMILION, steady_axes
 
 #: The significance line of the index (p ~ 0.055 with 200 surrogates).
 SIGNIFICANT = 0.95
@@ -91,6 +91,8 @@ class SynchronyPanel(QWidget):
         item.addItem(self.line)
         # paused stretches are holes in the line (NaN: no estimate, never zero)
         self.curve = item.plot(pen=pg.mkPen(BLUE, width=2), connect="finite")
+        steady_axes(item)
+        self._drawn = None  # the history last drawn
         self.plot.setMinimumHeight(140)
         top = QHBoxLayout()
         top.addWidget(self.words, stretch=1)
@@ -114,4 +116,7 @@ class SynchronyPanel(QWidget):
         self.words.setText(synchrony_words(view))
         if view is None or not math.isfinite(now_s) or view.t_s.size == 0:
             return
+        if view is self._drawn:  # one new estimate a second: redraw only then
+            return
+        self._drawn = view
         self.curve.setData(view.t_s - now_s, view.index)
