@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import rank_filter
 
 from dsp.windows import SortedWindow, median_rank, quartile_ranks
 
@@ -250,6 +249,8 @@ class ArtifactWindows:
         alpha, floor = self.settings.alpha, self.settings.min_threshold_ms
         r1, r3 = quartile_ranks(W)
         X = np.concatenate((np.asarray(self._xs[-(M - 1) :]), xb))
+        from scipy.ndimage import rank_filter  # batch only: the live window never loads it
+
         med = rank_filter(X, median_rank(M), size=M, mode="nearest")[M // 2 : M // 2 + B]
         xv = X[M - 1 - la : M - 1 - la + B]
         m = xv - med
@@ -295,6 +296,8 @@ class ArtifactWindows:
     ) -> np.ndarray:
         W = self._W
         sl = slice(W // 2, W // 2 + B)
+        from scipy.ndimage import rank_filter  # batch only (see above)
+
         q1 = rank_filter(a, r1, size=W, mode="nearest")[sl]
         q3 = rank_filter(a, r3, size=W, mode="nearest")[sl]
         return np.maximum(alpha * (q3 - q1) / 2.0, floor)

@@ -30,8 +30,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-from scipy.signal import detrend, lombscargle, welch
 
 __all__ = [
     "BANDS_HZ",
@@ -157,6 +155,10 @@ def lomb_psd(t_s: np.ndarray, rr_ms: np.ndarray, freqs_hz: np.ndarray) -> np.nda
     ``2 * P * duration / N`` so that a sinusoid of amplitude A integrates to A^2 / 2, as
     with Welch.
     """
+    # scipy.signal is imported when first needed: the live window never loads it
+    # unless a spectrum window holds a gap (it costs ~25 MB of memory at start-up)
+    from scipy.signal import lombscargle
+
     t = np.asarray(t_s, dtype=np.float64)
     y = np.asarray(rr_ms, dtype=np.float64)
     tc = t - t.mean()
@@ -229,6 +231,9 @@ def frequency_domain(
         psd = lomb_psd(t, rr, freqs)
         method = "lomb"
     else:
+        from scipy.interpolate import CubicSpline  # batch only (see lomb_psd)
+        from scipy.signal import detrend, welch
+
         grid = np.arange(t[0], t[-1], 1.0 / resample_hz)
         x = detrend(CubicSpline(t, rr)(grid), type="linear")
         nper = int(min(x.size, round(segment_s * resample_hz)))

@@ -45,9 +45,11 @@ class PipelineSettings:
 class HrvStage(Protocol):
     """What the pipeline needs of its HRV stage (:class:`~dsp.hrv_window.HrvWindow`)."""
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Forget the session."""
 
-    def push(self, beat: CorrectedBeat, gap_before: bool = False) -> HrvMetrics: ...
+    def push(self, beat: CorrectedBeat, gap_before: bool = False) -> HrvMetrics:
+        """Take one corrected beat; return the metrics at its time."""
 
 
 def gap_starts(t_s: np.ndarray, rr_ms: np.ndarray, gap_s: float) -> np.ndarray:

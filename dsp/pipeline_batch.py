@@ -14,6 +14,8 @@ table; ``tests/test_pipeline_batch.py`` checks the results equal the live pipeli
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from dsp.artifact_corrector import ArtifactCorrector
@@ -65,7 +67,7 @@ def corrected_stream(
     beats: list[CorrectedBeat] = []
     gaps: list[int] = []
     pending = False
-    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for k, (a, b) in enumerate(pairwise(bounds)):
         if a == b:
             continue
         pending = pending or k > 0  # a new segment starts after a gap

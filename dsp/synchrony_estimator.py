@@ -52,7 +52,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.fft import irfft, next_fast_len, rfft
 
 from dsp.synchrony_grid import _Grid
 from dsp.synchrony_types import SynchronyEstimate, SynchronySettings
@@ -95,6 +94,8 @@ def _sliding_dot(fixed: np.ndarray, series: Sequence[np.ndarray]) -> np.ndarray:
     array (k, L - w + 1)
         Entry ``[i, j]`` is the dot product of ``fixed[i]`` with ``series[i][j:j + w]``.
     """
+    from scipy.fft import irfft, next_fast_len, rfft  # loaded by a dyad only (start-up memory)
+
     k, w = fixed.shape
     size = series[0].size
     nfft = next_fast_len(size, real=True)  # outputs 0..size-w never wrap around

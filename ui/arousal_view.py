@@ -171,9 +171,14 @@ class ArousalPlot(pg.PlotWidget):
             return
         self._drawn_s = now_s
         lower, upper = s.band
-        if math.isfinite(lower) and math.isfinite(upper) and self.band.getRegion() != (
-            lower,
-            upper,
+        if (
+            math.isfinite(lower)
+            and math.isfinite(upper)
+            and self.band.getRegion()
+            != (
+                lower,
+                upper,
+            )
         ):
             self.band.setRegion((lower, upper))
         x = s.arousal_t_s - now_s
