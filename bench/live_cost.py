@@ -61,7 +61,8 @@ window = MainWindow(runner)
 runner.start(); window.show()
 marks = {}
 def start():
-    marks["cpu"], marks["wall"], marks["frames"] = time.process_time(), time.perf_counter(), window.frames
+    marks["cpu"], marks["wall"] = time.process_time(), time.perf_counter()
+    marks["frames"] = window.frames
     stats["on"] = True
 QTimer.singleShot(int(warm * 1000), start)
 QTimer.singleShot(int((warm + seconds) * 1000), window.close)
@@ -128,7 +129,7 @@ def main() -> None:
     rows = []
     for display in displays:
         for people in (1, 2):
-            cpu, wall, frames, draws, paints, r_max, p_max, peak, rss, x_cpu = run(
+            cpu, wall, frames, draws, paints, r_max, p_max, peak, _rss, x_cpu = run(
                 seconds, people, display == "Xvfb"
             )
             share = 100 * (cpu + x_cpu) / wall
