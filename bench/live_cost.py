@@ -13,6 +13,7 @@ person), 10.5 % / 199 MB (two). OpenHRV is not installed here, so it is not re-m
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def run(seconds: float, people: int, xvfb: bool) -> tuple:
         env["QT_QPA_PLATFORM"] = "xcb"
         # xvfb-run waits for the child; the X server's CPU is read from /proc at the end
         script = (
-            f"{' '.join(map(repr, command))} & child=$!; sleep {WARM_S}; "
+            f"{shlex.join(command)} & child=$!; sleep {WARM_S}; "
             "x0=$(cat /proc/$(pgrep -n Xvfb)/stat | awk '{print $14+$15}'); wait $child; "
             "x1=$(cat /proc/$(pgrep -n Xvfb)/stat | awk '{print $14+$15}'); "
             "echo XCPU $x0 $x1"
@@ -108,7 +109,7 @@ def run(seconds: float, people: int, xvfb: bool) -> tuple:
         command = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "bash", "-c", script]
     out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     lines = out.split("\n")
-    figures = [float(v) for v in lines[0].split()]
+    figures = [float(v) for v in next(ln for ln in lines if ln and ln[0].isdigit()).split()]
     x_cpu = 0.0
     for line in lines:
         if line.startswith("XCPU"):
