@@ -76,23 +76,6 @@ print(cpu, wall, window.frames - marks["frames"], stats["draws"], stats["paints"
 WARM_S = 8.0  # imports, first layout and the first beats are not the steady state
 
 
-def _xserver_cpu() -> float:
-    """CPU seconds of every running Xvfb process (the display server's share)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/comm") as f:
-                name = f.read().strip()
-        except OSError:
-            continue
-        if name == "Xvfb":
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
 def run(seconds: float, people: int, xvfb: bool) -> tuple:
     """One child run; its figures (see CHILD) plus the X server's CPU seconds."""
     command = [sys.executable, "-c", CHILD, str(seconds), str(people), str(WARM_S)]
