@@ -25,6 +25,7 @@ from app.sources import (
     default_subjects,
     link_dyad,
     parse_source_spec,
+    with_pmd,
 )
 from dsp.arousal_estimator import ArousalSettings
 from dsp.baseline import Baseline, CalibrationError, CalibrationSettings
@@ -37,7 +38,8 @@ SPEC_HELP = (
     "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
     "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
     "artifacts, subject; for a dyad slow=BPM, couple=0-1, lag=S, partner=SEED), "
-    "'ble:NAME_OR_ADDRESS[,subject=ALIAS]' (a Bluetooth strap), "
+    "'ble:NAME_OR_ADDRESS[,subject=ALIAS][,pmd=ecg+acc]' (a Bluetooth strap; pmd: a Polar "
+    "strap's ECG and chest acceleration too), "
     "'lsl:NAME_OR_SOURCE_ID[,subject=ALIAS]' (an LSL stream of RR or heart rate, e.g. another "
     "heartsync's) or 'replay:FILE.xdf[,subject=S][,as=ALIAS][,stream=NAME]' (a recording; every "
     "subject in it unless one is picked). Repeat for two people."
@@ -108,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_source_options(run)
     run.add_argument("--headless", action="store_true", help="no window; stop with Ctrl-C")
+    run.add_argument(
+        "--pmd",
+        metavar="ecg,acc",
+        default="",
+        help="also stream a Polar strap's ECG and/or chest acceleration (LSL, recordings, "
+        "breathing from the chest) when it offers them; a strap without them gives beats",
+    )
     run.add_argument(
         "--duration",
         type=_number(0, True, "seconds of stream time"),
@@ -296,6 +305,8 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
 
             return analyze_main(args.file, args.out, args.json)
         specs, speed = _resolve(args, config)
+        if getattr(args, "pmd", ""):
+            specs = with_pmd(specs, args.pmd)
         sources = make_sources(specs, speed)
         baselines = _baselines(store, getattr(args, "profile", None), sources)
     except (ConfigError, SourceSpecError, ProfileError) as exc:

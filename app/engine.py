@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from app.signals import SignalHub
 from app.sinks import Sink
 from app.snapshot import (
     CalibrationView,
@@ -31,6 +32,7 @@ from dsp.synchrony_estimator import SynchronyEstimator
 from dsp.synchrony_types import SynchronySettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
+from sensors.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ class Engine:
         self.settings = settings
         self.sinks = list(sinks)
         ready = dict(pipelines or {})
+        #: ECG and chest acceleration beside the beats (Polar PMD), and breathing from them.
+        self.signals = SignalHub(self)
         self._subjects = {
             s.subject: _Subject(
                 s,
@@ -389,6 +393,10 @@ class Engine:
         try:
             async with contextlib.aclosing(source.beats()) as beats:
                 async for beat in beats:
+                    if isinstance(beat, SampleBlock):  # ECG or acceleration (a Polar strap)
+                        if self._started:
+                            self.signals.push(beat)
+                        continue
                     if not isinstance(beat, Beat):  # a replayed session event: re-apply it
                         beat.apply(self)
                         continue

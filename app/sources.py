@@ -107,8 +107,10 @@ def build_source(spec: SourceSpec, subject: str, speed: float = 1.0) -> BeatSour
     if spec.kind == "ble":
         from sensors.ble import BleHeartRateSource
 
-        _only(spec, options, {"subject"})
-        return BleHeartRateSource(spec.target, subject=options["subject"])
+        _only(spec, options, {"subject", "pmd"})
+        return BleHeartRateSource(
+            spec.target, subject=options["subject"], pmd=pmd_signals(options.get("pmd", ""))
+        )
     if spec.kind == "lsl":
         from sensors.lsl_inlet import LslInletSource
 
@@ -122,6 +124,33 @@ def build_source(spec: SourceSpec, subject: str, speed: float = 1.0) -> BeatSour
             )
         return sources[0]
     raise SourceSpecError(f"no source of kind {spec.kind!r}")
+
+
+def pmd_signals(text: str) -> tuple[str, ...]:
+    """``ecg,acc`` (or ``ecg+acc``) as signal keys; "" gives none.
+
+    Raises
+    ------
+    SourceSpecError
+        For a word other than ``ecg`` or ``acc``.
+    """
+    words = tuple(w.strip().lower() for w in text.replace("+", ",").split(",") if w.strip())
+    unknown = [w for w in words if w not in ("ecg", "acc")]
+    if unknown:
+        raise SourceSpecError(f"pmd: unknown signal(s) {', '.join(unknown)}; use ecg and/or acc")
+    return words
+
+
+def with_pmd(specs: list[SourceSpec], text: str) -> list[SourceSpec]:
+    """Ask every Bluetooth source without its own ``pmd=`` for the signals ``text`` names."""
+    pmd_signals(text)  # fail early on a typo
+    signals = text.replace(",", "+")
+    return [
+        SourceSpec(s.kind, s.target, {**s.options, "pmd": signals})
+        if s.kind == "ble" and "pmd" not in s.options
+        else s
+        for s in specs
+    ]
 
 
 def build_sources(spec: SourceSpec, subject: str, speed: float = 1.0) -> list[BeatSource]:

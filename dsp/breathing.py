@@ -175,7 +175,10 @@ def breathing_rate(
 
 
 def coherence(
-    t_s: np.ndarray, rr_ms: np.ndarray, gap_before: np.ndarray | None = None
+    t_s: np.ndarray,
+    rr_ms: np.ndarray,
+    gap_before: np.ndarray | None = None,
+    peak_hz: float | None = None,
 ) -> dict[str, float]:
     """Heart rhythm coherence of the last 64 s (McCraty et al. 2009).
 
@@ -187,11 +190,14 @@ def coherence(
         Artifact-corrected NN intervals, ms.
     gap_before : array of bool, optional
         True where beats were lost before a beat.
+    peak_hz : float, optional
+        Centre the peak band here (the measured breathing rate, Hz) instead of at the
+        largest peak.
 
     Returns
     -------
     dict
-        ``peak_hz`` (Hz, the largest peak in 0.04-0.26 Hz), ``peak_fraction``
+        ``peak_hz`` (Hz, the largest peak in 0.04-0.26 Hz, or the given one), ``peak_fraction``
         (PeakPower / TotalPower, in [0, 1]), ``ratio`` (McCraty's coherence ratio
         (PeakPower / (TotalPower - PeakPower))^2, >= 0), ``peak_ms2`` and ``total_ms2``
         (ms^2). All NaN when the beats do not cover 64 s or a gap falls inside.
@@ -209,7 +215,7 @@ def coherence(
     if x is None:
         return out
     freqs, psd = _periodogram(x, COHERENCE_FS_HZ)
-    f = _peak(freqs, psd, *COHERENCE_PEAK_BAND_HZ)
+    f = _peak(freqs, psd, *COHERENCE_PEAK_BAND_HZ) if peak_hz is None else float(peak_hz)
     peak = _band(freqs, psd, f - COHERENCE_HALF_WIDTH_HZ, f + COHERENCE_HALF_WIDTH_HZ)
     total = _band(freqs, psd, *TOTAL_BAND_HZ)
     if not total > 0:
@@ -512,6 +518,10 @@ class BreathingMonitor:
         ptt = self._breath_step(t, rr_ms, gap_before, cycles)
         self._last_t = t
         return BreathingUpdate(t, self._rate, self._coherence, updated, ptt)
+
+    def coherence_at(self, peak_hz: float) -> dict[str, float]:
+        """:func:`coherence` of the beats held, its peak centred on ``peak_hz`` (Hz)."""
+        return coherence(self._t.values(), self._rr.values(), self._gap.values(), peak_hz)
 
     def _breath_step(self, t: float, rr_ms: float, gap: bool, cycles: float) -> float:
         if math.isnan(cycles):  # count breaths at the estimated rate

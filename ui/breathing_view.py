@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QTableWidget,
@@ -53,6 +54,25 @@ from ui.tone import BreathTone
 
 def _fmt(value: float, spec: str, unit: str = "") -> str:
     return "–" if not math.isfinite(value) else f"{value:{spec}}{unit}"
+
+
+_CHEST_QUALITY = {
+    "warming up": "measuring… (half a minute)",
+    "movement": "movement: sit still for a moment",
+    "posture": "posture changed: measuring again",
+    "irregular": "irregular breathing (talking?)",
+}
+
+
+def _chest_verdict(following: str, lag_s: float, pacer_rate: float) -> str:
+    """The measured breath against the pacer, in words ("" without a pacer)."""
+    if following == "following":
+        return "with the pacer"
+    if following in ("behind", "ahead"):
+        return f"{abs(lag_s):.1f} s {following} the pacer"
+    if following in ("faster", "slower"):
+        return f"{following} than the pacer ({pacer_rate:.1f} /min)"
+    return ""
 
 
 def _mmss(seconds: float) -> str:
@@ -138,7 +158,17 @@ class BreathingPanel(QWidget):
         layout.addWidget(controls)
 
         self.pacer = PacerWidget(runner.engine.stream_now)
-        layout.addWidget(self.pacer, stretch=2)
+        # the breath measured from the chest (a Polar strap), beside the pacer's
+        self.breath_bar = QProgressBar()
+        self.breath_bar.setOrientation(Qt.Orientation.Vertical)
+        self.breath_bar.setRange(0, 100)
+        self.breath_bar.setTextVisible(False)
+        self.breath_bar.setToolTip("Your breath, measured from the strap's accelerometer")
+        self.breath_bar.setVisible(False)
+        beside = QHBoxLayout()
+        beside.addWidget(self.pacer, stretch=1)
+        beside.addWidget(self.breath_bar)
+        layout.addLayout(beside, stretch=2)
 
         # -- feedback
         feedback = QGroupBox("Your heart")
@@ -146,7 +176,10 @@ class BreathingPanel(QWidget):
         self.rate_label = QLabel("–")
         self.ptt_label = QLabel("–")
         self.coherence_label = QLabel("–")
-        for label in (self.rate_label, self.ptt_label, self.coherence_label):
+        self.chest_label = QLabel("– (needs a Polar strap streaming acceleration: --pmd acc)")
+        self.chest_coherence_label = QLabel("–")
+        labels = (self.rate_label, self.ptt_label, self.coherence_label, self.chest_label)
+        for label in (*labels, self.chest_coherence_label):
             label.setWordWrap(True)
         self.challenge = QComboBox()
         self.challenge.addItems(list(CHALLENGES))
@@ -154,6 +187,8 @@ class BreathingPanel(QWidget):
         ff.addRow("Breathing (from RSA)", self.rate_label)
         ff.addRow("Peak-to-trough HR", self.ptt_label)
         ff.addRow("Coherence", self.coherence_label)
+        ff.addRow("Breathing (from the chest)", self.chest_label)
+        ff.addRow("Coherence at that rate", self.chest_coherence_label)
         ff.addRow("Challenge", self.challenge)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMaximumHeight(130)
@@ -336,6 +371,7 @@ class BreathingPanel(QWidget):
     # -- display ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Show the newest view if it changed (called by the window's 30 Hz timer)."""
+        self._show_chest()
         view = self.session.view
         if view is self._shown:
             return
@@ -361,6 +397,13 @@ class BreathingPanel(QWidget):
             self.coherence_label.setText(
                 f"{_fmt(fraction, '.2f')} of power in one peak (ratio {_fmt(ratio, '.2f')}){level}"
             )
+            cc = sub.chest_coherence
+            self.chest_coherence_label.setText(
+                f"{_fmt(cc.get('peak_fraction', math.nan), '.2f')} of power at "
+                f"{_fmt(60.0 * cc.get('peak_hz', math.nan), '.1f', ' /min')}"
+                if cc
+                else "–"
+            )
             if sub.coherence_t.size:
                 self.curve.setData(sub.coherence_t - sub.coherence_t[-1], sub.coherence_fraction)
             medium, high = CHALLENGES[view.challenge]
@@ -375,6 +418,25 @@ class BreathingPanel(QWidget):
                 f"{_fmt(s.mean_target_per_min, '.1f')} /min"
             )
         self._show_assessment(view.assessment)
+
+    def _show_chest(self) -> None:
+        """The breath measured from the chest: a bar beside the pacer and a verdict."""
+        mine = self.runner.engine.signals.view.of(self.subject)
+        breath = None if mine is None else mine.breath
+        self.breath_bar.setVisible(breath is not None)
+        if breath is None:
+            return
+        if breath.quality != "ok" or not math.isfinite(breath.phase):
+            self.breath_bar.setValue(0)
+            self.chest_label.setText(_CHEST_QUALITY.get(breath.quality, breath.quality))
+            return
+        # the phase moves on at the measured rate between the 1-s updates
+        ahead = (self.runner.engine.stream_now() - breath.t) * breath.rate_per_min / 60.0
+        phase = breath.phase + min(max(ahead, 0.0), 1.0)
+        self.breath_bar.setValue(round(50.0 - 50.0 * math.cos(2.0 * math.pi * phase)))
+        text = f"{breath.rate_per_min:.1f} /min"
+        verdict = _chest_verdict(breath.following, breath.lag_s, breath.pacer_rate_per_min)
+        self.chest_label.setText(f"{text}, {verdict}" if verdict else text)
 
     def _show_assessment(self, a: AssessmentView | None) -> None:
         if a is None:

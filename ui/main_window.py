@@ -14,6 +14,7 @@ from ui.arousal_view import NO_PROFILE, ArousalPlot, ZoneIndicator, zone_times_t
 from ui.breathing_view import BreathingDock
 from ui.calibration import ProfileControls
 from ui.device_picker import DevicePicker
+from ui.ecg_view import EcgTrace
 from ui.plots import TachogramPlot
 from ui.recording_bar import RecordingBar
 from ui.subject_panel import SubjectPanel
@@ -45,6 +46,7 @@ class SubjectColumn(QWidget):
         self.zone_times.setStyleSheet("color: #555;")
         self.arousal = ArousalPlot()
         self.tachogram = TachogramPlot()
+        self.ecg = EcgTrace(runner, subject)  # shown while a Polar strap streams ECG
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.panel)
@@ -53,6 +55,7 @@ class SubjectColumn(QWidget):
         layout.addWidget(self.zone_times)
         layout.addWidget(self.arousal, stretch=1)
         layout.addWidget(self.tachogram, stretch=1)
+        layout.addWidget(self.ecg)
 
     def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
         """Update every widget of the column."""
@@ -174,6 +177,8 @@ class MainWindow(QMainWindow):
         snapshot = self.runner.engine.snapshot
         self.frames += 1
         self.breathing.refresh()
+        for column in self.columns.values():
+            column.ecg.refresh()
         if snapshot is self._shown:
             return
         self._shown = snapshot

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from app.analysis.session_stats import SessionStats, synchrony_summary
 from app.engine import Engine
+from app.report.ecg import ecg_snippets
 from dsp.beat_result import BeatResult
 from dsp.pipeline_batch import precomputed_pipeline
 from sensors.replay import replay_sources
@@ -72,6 +73,9 @@ class Analysis:
         ``report``, ``beats_csv``, ``windows_csv``, ``summary_json``.
     notes : list of str
         Problems met while reading (a file cut short, damage skipped).
+    ecg : dict
+        Per subject with a recorded ECG, the ECG around flagged beats
+        (:func:`app.report.ecg.ecg_snippets`).
     """
 
     path: Path
@@ -81,6 +85,7 @@ class Analysis:
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    ecg: dict = field(default_factory=dict)
 
 
 class _ProgressSink:
@@ -286,6 +291,7 @@ def analyze(
     markers = read_markers(recording)
     summary = build_summary(path, stats, markers)
     analysis = Analysis(path, stats, markers, summary, out if write_files else None, files, notes)
+    analysis.ecg = ecg_snippets(recording)
     if write_files:
         from app.report.html import write_report
 

@@ -110,6 +110,9 @@ class SubjectBreathing:
         The coherence history (stream time s, peak fraction) for a plot.
     summary : Summary
         The session so far.
+    chest_coherence : dict
+        :func:`dsp.breathing.coherence` centred on the breathing rate measured from the
+        chest (a Polar strap's acceleration); empty without one.
     """
 
     subject: str
@@ -120,6 +123,7 @@ class SubjectBreathing:
     coherence_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
     coherence_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
     summary: Summary = field(default_factory=Summary)
+    chest_coherence: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ class _Live:
         self.rate_sum = self.target_sum = self.fraction_sum = 0.0
         self.rate_n = self.fraction_n = 0
         self.view = SubjectBreathing(subject)
+        self.chest_coherence: dict = {}
 
 
 class _Assessment:
@@ -256,6 +261,7 @@ class BreathingSession:
             log.info("pacer on at %.1f breaths/min", settings.rate_per_min)
         else:
             self._pacer.change(max(t, self._pacer.t0), settings)
+        self._tell_chest()
         self._swap()
 
     def stop_pacer(self) -> None:
@@ -269,6 +275,7 @@ class BreathingSession:
             follow = getattr(source, "follow_pacer", None)
             if follow is not None:
                 follow(None)
+        self._tell_chest()
         self._swap()
 
     def set_challenge(self, challenge: str) -> None:
@@ -356,6 +363,21 @@ class BreathingSession:
         """End of the session (pacer samples up to the last beat are already out)."""
 
     # -- internals ----------------------------------------------------------------------
+    def _tell_chest(self) -> None:
+        """Breathing measured from the chest compares itself with this pacer."""
+        signals = getattr(self.engine, "signals", None)
+        if signals is not None:
+            signals.set_pacer(self._pacer)
+
+    def _chest_coherence(self, live: _Live) -> dict:
+        """Coherence at the breathing rate the chest shows (empty when unknown)."""
+        signals = getattr(self.engine, "signals", None)
+        mine = None if signals is None else signals.view.of(live.subject)
+        breath = None if mine is None else mine.breath
+        if breath is None or breath.quality != "ok" or not math.isfinite(breath.rate_per_min):
+            return {}
+        return live.monitor.coherence_at(breath.rate_per_min / 60.0)
+
     def _guide(self, t: float) -> tuple[float, float] | None:
         pacer = self._pacer
         if pacer is None or t < self._pacer_from:
@@ -447,6 +469,7 @@ class BreathingSession:
         if math.isfinite(u.breath_ptt_bpm):
             live.ptt = [*live.ptt[-(_BREATHS - 1) :], u.breath_ptt_bpm]
         if u.updated:
+            live.chest_coherence = self._chest_coherence(live)
             fraction = u.coherence.get("peak_fraction", math.nan)
             live.coh_t = [*live.coh_t[-(_HISTORY - 1) :], t]
             live.coh_f = [*live.coh_f[-(_HISTORY - 1) :], fraction]
@@ -474,6 +497,7 @@ class BreathingSession:
             np.array(live.coh_t),
             np.array(live.coh_f),
             summary,
+            live.chest_coherence,
         )
 
     def _subjects_view(self) -> tuple[SubjectBreathing, ...]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from app.analysis.bins import ZONES
 from app.analysis.session_stats import SessionStats, SubjectStats
+from app.report.ecg import render_snippets
 from app.report.svg import Chart, hbars
 from dsp.arousal_state import Zone
 
@@ -44,6 +45,7 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:1000px;margin:1em auto;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
 h3{font-size:1.05em}table{border-collapse:collapse;margin:.5em 0}
+figure.ecg{display:inline-block;margin:.2em}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}.note{color:#666;font-style:italic}
 figure{margin:.6em 0}figcaption{font-size:.85em;color:#555}
@@ -362,8 +364,13 @@ def render_report(analysis) -> str:
             "<h3>Arousal and window of tolerance</h3>",
             _arousal(ctx, s, series),
             _zones(s),
-            "</section>",
         ]
+        if name in analysis.ecg:  # a Polar strap streamed ECG
+            parts += [
+                "<h3>ECG around flagged beats</h3>",
+                render_snippets(name, analysis.ecg[name], ctx.t0),
+            ]
+        parts += ["</section>"]
     parts += [
         "<section id='paced'><h2>Paced breathing</h2>",
         _paced_section(ctx, analysis),

@@ -307,10 +307,51 @@ PACER = StreamSpec(
         ("stage", "0=inhale, 1=hold after inhale, 2=exhale, 3=hold after exhale"),
     ),
 )
+ECG = StreamSpec(
+    "ecg",
+    "ECG",
+    "ECG",
+    (Channel("ecg", "microvolts", "ECG"),),
+    nominal_srate=130.0,
+    notes=(("about", "raw single-lead ECG of a Polar strap (PMD), strap clock onto LSL"),),
+)
+ACC = StreamSpec(
+    "acc",
+    "Accelerometer",
+    "chest acceleration",
+    (
+        Channel("x", "milli-g", "Acceleration"),
+        Channel("y", "milli-g", "Acceleration"),
+        Channel("z", "milli-g", "Acceleration"),
+    ),
+    nominal_srate=50.0,  # the rate the strap streams at replaces this (25-200 Hz)
+    notes=(("about", "3-axis acceleration of a Polar strap on the chest (PMD)"),),
+)
+RESPIRATION = StreamSpec(
+    "respiration",
+    "Respiration",
+    "breathing from the chest",
+    (
+        Channel("rate", "breaths/min", "rate"),
+        Channel("phase", "fraction", "phase"),
+        Channel("lag", "s", "lag"),
+        Channel("quality", "code", "quality"),
+        Channel("regularity", "fraction", "quality"),
+    ),
+    nominal_srate=1.0,
+    notes=(
+        ("about", "breathing measured from chest acceleration (dsp.respiration), 1/s"),
+        ("phase", "0=inhale onset, as the pacer stream's breaths fraction"),
+        ("lag", "breath behind the pacer, s (negative: ahead; NaN without a pacer)"),
+        ("quality", "0=ok, 1=warming up, 2=movement, 3=posture change, 4=irregular"),
+    ),
+)
 #: Streams with one sample per processed beat, in the order sinks send them.
 BEAT_STREAMS: tuple[StreamSpec, ...] = (RR, HR, AROUSAL)
 #: Every stream heartsync knows (replay and docs look them up by key).
-ALL_STREAMS = {s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY, PACER)}
+ALL_STREAMS = {
+    s.key: s for s in (RAW, *BEAT_STREAMS, MARKERS, SYNCHRONY, PACER, ECG, ACC, RESPIRATION)
+}
 
 
 def stream_metadata(spec: StreamSpec, owner: StreamOwner) -> list[tuple[str, Any]]:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +53,10 @@ from sensors.ble.errors import (
     adapter_problem,
     describe_ble_error,
 )
+from sensors.ble.pmd_streams import DEFAULT_ACC_RATE_HZ, PmdStreams
 from sensors.clock import now
 from sensors.hr_measurement import parse
+from sensors.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,14 @@ class _Dropped:
     t: float
 
 
+@dataclass(frozen=True, slots=True)
+class _PmdData:
+    """Queue item: a PMD data notification that arrived at ``t``."""
+
+    t: float
+    payload: bytes
+
+
 class BleHeartRateSource(BaseSource):
     """Beats from one Bluetooth LE heart-rate strap.
 
@@ -104,6 +114,12 @@ class BleHeartRateSource(BaseSource):
     backoff_initial_s, backoff_max_s : float
         Pause after the first failed reconnection attempt, seconds, doubling up to
         ``backoff_max_s``.
+    pmd : sequence of str
+        Raw signals to stream when the strap offers Polar Measurement Data (``ecg``,
+        ``acc``); :meth:`beats` then also yields :class:`sensors.samples.SampleBlock`.
+        A strap without PMD gives beats only, as with ``pmd=()``.
+    acc_rate_hz : float
+        Accelerometer rate to ask for, Hz (nearest offered).
 
     Attributes
     ----------
@@ -125,6 +141,8 @@ class BleHeartRateSource(BaseSource):
         Battery level read at the last connection.
     last_arrival_s : float
         Arrival time (LSL clock) of the notification behind the latest beat.
+    pmd : sensors.ble.pmd_streams.PmdStreams
+        The PMD side: what streams, what was refused, frame counters.
     """
 
     simulated = False
@@ -140,6 +158,8 @@ class BleHeartRateSource(BaseSource):
         reconnect_scan_s: float = 5.0,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        pmd: Sequence[str] = (),
+        acc_rate_hz: float = DEFAULT_ACC_RATE_HZ,
     ) -> None:
         target = target.strip()
         if not target:
@@ -168,7 +188,7 @@ class BleHeartRateSource(BaseSource):
         self._clock = BeatClock()
         self._client: BleakClient | None = None
         self._generation = 0
-        self._queue: deque[tuple[float, bytes] | _Dropped] = deque()
+        self._queue: deque[tuple[float, bytes] | _Dropped | _PmdData] = deque()
         self._wakeup = asyncio.Event()
         self._connected_at_s = math.nan
         self._last_payload = b""
@@ -176,6 +196,7 @@ class BleHeartRateSource(BaseSource):
         self._running = False
         self._hr_only_run = 0
         self._warned_hr_only = False
+        self.pmd = PmdStreams(pmd, self.name, subject, acc_rate_hz)
 
     # ------------------------------------------------------------------ bleak callbacks
 
@@ -183,7 +204,11 @@ class BleHeartRateSource(BaseSource):
         """Heart Rate Measurement arrived: stamp and enqueue, nothing else."""
         self._push((now(), bytes(data)))
 
-    def _push(self, item: tuple[float, bytes] | _Dropped) -> None:
+    def _on_pmd_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        """A PMD data frame arrived: stamp and enqueue."""
+        self._push(_PmdData(now(), bytes(data)))
+
+    def _push(self, item: tuple[float, bytes] | _Dropped | _PmdData) -> None:
         queue = self._queue
         if len(queue) >= QUEUE_LIMIT:  # the engine stalls: drop the oldest payload
             oldest = queue.popleft()
@@ -196,8 +221,8 @@ class BleHeartRateSource(BaseSource):
 
     # ------------------------------------------------------------------ the stream
 
-    async def beats(self) -> AsyncIterator[Beat]:
-        """Connect, then yield beats until cancelled; reconnects after drops.
+    async def beats(self) -> AsyncIterator[Beat | SampleBlock]:
+        """Connect, then yield beats (and PMD sample blocks) until cancelled; reconnects.
 
         Raises
         ------
@@ -225,6 +250,10 @@ class BleHeartRateSource(BaseSource):
                 if isinstance(item, _Dropped):
                     if item.generation == self._generation:
                         await self._on_drop(item.t)
+                    continue
+                if isinstance(item, _PmdData):
+                    for block in self.pmd.handle(item.t, item.payload):
+                        yield block
                     continue
                 for beat in self._handle(*item):
                     yield beat
@@ -378,9 +407,17 @@ class BleHeartRateSource(BaseSource):
             raise
         self._client = client
         self.address = device.address
-        self.name = f"ble:{device.address}"
+        self.name = self.pmd.name = f"ble:{device.address}"
         self._connected_at_s = now()
         log.info("%s: connected to %s", self.name, self._device_text)
+        await self._start_pmd(client)
+
+    async def _start_pmd(self, client: BleakClient) -> None:
+        """Start the wanted PMD signals; trouble there never costs the beats."""
+        try:
+            await self.pmd.start(client, self._on_pmd_data)
+        except Exception as exc:  # bleak/D-Bus while asking: beats go on without PMD
+            log.warning("%s: PMD not started: %s", self.name, describe_ble_error(exc))
 
     async def _read_details(self, client: BleakClient, device: BLEDevice) -> None:
         """Read battery and Device Information when the strap offers them."""
@@ -465,6 +502,8 @@ class BleHeartRateSource(BaseSource):
         self._generation += 1  # the disconnection we cause is not a drop
         if client is not None:
             with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pmd.stop(), 2.0)
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), 5.0)
         if self._status.state != SourceState.FAILED:
             self._status_now(SourceState.STOPPED, "disconnected")
@@ -486,4 +525,5 @@ class BleHeartRateSource(BaseSource):
             "overflowed_payloads": self.overflowed_payloads,
             "reconnections": self.reconnections,
             "battery_pct": self.battery_pct,
+            **(self.pmd.stats() if self.pmd.wanted else {}),
         }

@@ -139,6 +139,7 @@ class VirtualBluetooth:
         manufacturer: str | None = "Polar Electro Oy",
         model: str | None = "H10",
         battery_pct: int | None = 87,
+        pmd: bool = False,
         advertise: bool = True,
     ) -> VirtualStrap:
         """Create a strap, power it on and (by default) start advertising.
@@ -153,6 +154,8 @@ class VirtualBluetooth:
             Device Information strings (both None: no Device Information service).
         battery_pct : int or None
             Battery level, percent (None: no Battery Service).
+        pmd : bool
+            Add the Polar Measurement Data service (ECG, acceleration): ``strap.pmd``.
         advertise : bool
             Start advertising now (else call ``strap.come_back()`` later).
         """
@@ -164,6 +167,7 @@ class VirtualBluetooth:
             manufacturer=manufacturer,
             model=model,
             battery_pct=battery_pct,
+            pmd=pmd,
         )
         self.straps.append(strap)
         await strap.device.power_on()

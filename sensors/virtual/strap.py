@@ -30,6 +30,7 @@ from bumble.profiles.heart_rate_service import HeartRateService
 from bumble.transport.common import AsyncPipeSink
 
 from sensors.hr_measurement import RR_UNITS_PER_S, HeartRateMeasurement, encode
+from sensors.virtual.pmd_server import VirtualPmd
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class VirtualStrap:
         Device Information strings; both None leaves the service out.
     battery_pct : int or None
         Battery level in percent; None leaves the Battery Service out.
+    pmd : bool
+        Add the Polar Measurement Data service (:class:`VirtualPmd`, ``self.pmd``).
     advertising_interval_ms : float
         Advertising interval, milliseconds.
 
@@ -86,6 +89,7 @@ class VirtualStrap:
         manufacturer: str | None = "Polar Electro Oy",
         model: str | None = "H10",
         battery_pct: int | None = 87,
+        pmd: bool = False,
         advertising_interval_ms: float = ADVERTISING_INTERVAL_MS,
     ) -> None:
         self.name = name
@@ -121,6 +125,10 @@ class VirtualStrap:
             services.append(
                 DeviceInformationService(manufacturer_name=manufacturer, model_number=model)
             )
+        #: The Polar Measurement Data service (ECG, acceleration), when the strap has one.
+        self.pmd: VirtualPmd | None = VirtualPmd(self.device) if pmd else None
+        if self.pmd is not None:
+            services.append(self.pmd.service)
         self.device.add_services(services)
         self._hrs.heart_rate_measurement_characteristic.on(
             gatt.Characteristic.EVENT_SUBSCRIPTION, self._on_subscription
@@ -311,6 +319,8 @@ class VirtualStrap:
         log.debug("%s: connected (%s)", self.name, connection.peer_address)
 
     def _on_disconnection(self, reason: int) -> None:
+        if self.pmd is not None:
+            self.pmd.on_disconnection()
         log.debug("%s: disconnected (reason 0x%02x)", self.name, reason)
         self._connection = None
         self._connected.clear()
