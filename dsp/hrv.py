@@ -111,6 +111,34 @@ def time_domain(rr_ms: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _detrend_linear(x: np.ndarray) -> np.ndarray:
+    """``x`` minus its least-squares line (``scipy.signal.detrend(x, type="linear")``)."""
+    i = np.arange(x.size, dtype=np.float64) - (x.size - 1) / 2.0
+    mean = float(np.mean(x))
+    slope = float(np.dot(i, x - mean) / max(float(np.dot(i, i)), 1e-300))
+    return x - mean - slope * i
+
+
+def _welch_hann(x: np.ndarray, fs: float, nper: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Welch PSD (units^2/Hz, one-sided) over periodic Hann segments with 50 % overlap.
+
+    Segments of ``nper`` samples, each mean-removed and zero-padded to ``nfft``: the
+    estimate of ``scipy.signal.welch(x, fs, "hann", nper, nper // 2, nfft)``
+    (``tests/test_hrv.py`` checks it) in a few numpy calls; on a 5-min session segment
+    scipy's per-call overhead cost more than the transform.
+    """
+    step = nper - nper // 2
+    n_seg = 1 + (x.size - nper) // step
+    seg = np.lib.stride_tricks.sliding_window_view(x, nper)[::step][:n_seg]
+    win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nper) / nper)
+    seg = (seg - seg.mean(axis=1, keepdims=True)) * win
+    spec = np.fft.rfft(seg, n=nfft, axis=1)
+    psd = np.mean(spec.real * spec.real + spec.imag * spec.imag, axis=0)
+    psd /= fs * float(np.dot(win, win))
+    psd[1 : -1 if nfft % 2 == 0 else None] *= 2.0
+    return np.fft.rfftfreq(nfft, 1.0 / fs), psd
+
+
 def _band_powers(freqs: np.ndarray, psd: np.ndarray, df: float) -> dict[str, float]:
     out = {}
     for name, (lo, hi) in BANDS_HZ.items():
@@ -232,15 +260,12 @@ def frequency_domain(
         method = "lomb"
     else:
         from scipy.interpolate import CubicSpline  # batch only (see lomb_psd)
-        from scipy.signal import detrend, welch
 
         grid = np.arange(t[0], t[-1], 1.0 / resample_hz)
-        x = detrend(CubicSpline(t, rr)(grid), type="linear")
+        x = _detrend_linear(CubicSpline(t, rr)(grid))
         nper = int(min(x.size, round(segment_s * resample_hz)))
         nfft = max(2048, 1 << (nper - 1).bit_length())
-        freqs, psd = welch(
-            x, fs=resample_hz, window="hann", nperseg=nper, noverlap=nper // 2, nfft=nfft
-        )
+        freqs, psd = _welch_hann(x, resample_hz, nper, nfft)
         df = float(freqs[1] - freqs[0])
         method = "welch"
     powers = _band_powers(freqs, psd, df)
