@@ -147,29 +147,21 @@ def _window_spectrum(
     k: int,
     t: np.ndarray,
     y: np.ndarray,
-    brk: np.ndarray,
-    samples: tuple[np.ndarray, np.ndarray] | None = None,
+    samples: tuple[np.ndarray, np.ndarray],
 ) -> tuple[float, float, float]:
-    """LF, HF (ms^2) and HF peak (Hz) over the window ending at ``k * step``.
+    """LF, HF (ms^2) and HF peak (Hz) over the window ending at ``k * step`` (batch).
 
-    Welch over 3 half-window segments when every 4 Hz sample of the window is valid;
-    Lomb-Scargle on the window's beats when it holds a gap; NaN with too little data.
-    ``samples`` may pass the precomputed window samples (batch path).
+    Welch over 3 half-window segments when every 4 Hz sample of the window (``samples``:
+    values and validity) is valid; Lomb-Scargle on the window's beats (``t``, ``y``)
+    when it holds a gap; NaN with too little data.
     """
-    step = round(s.spectrum_step_s * spec.fs)
-    end = k * step  # grid index of the window's last sample
-    if samples is None:
-        grid = np.arange(end - spec.n_win + 1, end + 1, dtype=np.float64)
-        # only beats that can matter: from 2 before the window to 2 after its end
-        lo = max(0, int(np.searchsorted(t, grid[0] / spec.fs, side="right")) - 3)
-        samples = _hermite(t[lo:], y[lo:], brk[lo:], grid, spec.fs)
     x, valid = samples
     if valid.all():
         segs = np.stack([x[i * spec.hop : i * spec.hop + spec.n_seg] for i in range(3)])
         psd = _mean3(spec.segment_psd(segs))
         lf, hf, peak = spec.bands(psd)
         return float(lf[0]), float(hf[0]), float(peak[0])
-    return _lomb_window(spec, s, end, t, y)
+    return _lomb_window(spec, s, k * round(s.spectrum_step_s * spec.fs), t, y)
 
 
 def _cached_window_spectrum(
@@ -181,7 +173,7 @@ def _cached_window_spectrum(
     brk: np.ndarray,
     cache: dict[int, np.ndarray | None],
 ) -> tuple[float, float, float]:
-    """:func:`_window_spectrum`, reusing the segment spectra of earlier windows.
+    """The spectrum of one live window, reusing the segment spectra of earlier windows.
 
     Windows every 5 s with segments 30 s apart share their segments: the newest
     segment of one window is the middle one six steps later and the oldest twelve steps
@@ -284,9 +276,7 @@ def _batch_spectra(
             j = int(j_of_k[c0 + r]) + 1
             e = int(ends[r])
             win = (x[e - n_win + 1 : e + 1], valid[e - n_win + 1 : e + 1])
-            vals[c0 + r] = _window_spectrum(
-                spec, s, int(kc[r]), bt[:j], by[:j], brk[:j], samples=win
-            )
+            vals[c0 + r] = _window_spectrum(spec, s, int(kc[r]), bt[:j], by[:j], win)
         c0 = c1
     # per usable beat: the latest computed spectrum; per beat: hold through unusable ones
     which = np.cumsum(evaluated) - 1
