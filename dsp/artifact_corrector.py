@@ -11,7 +11,10 @@ a plausible range plus the 20 % rule against the last accepted beat (Malik et al
 Corrections (each corrected beat keeps its raw value and a label):
 
 - ``"extra"``: a beat that should not be there; its two raw intervals merge into one.
-- ``"missed"``: a beat that was not detected; the interval is split into two halves.
+- ``"missed"``: one or more beats that were not detected; the interval is split into
+  equal parts. An interval of ``k`` local medians (``k`` = 2 to ``max_missed_run + 1``,
+  within the 20 % rule) is always such a run, even when dense dropouts have inflated the
+  adaptive thresholds; otherwise the paper's test (twice the median) applies.
 - ``"ectopic"``: a displaced beat (premature or late, with a compensating neighbour);
   the displaced beat is moved to the middle of its neighbours, so both intervals become
   their mean and the total time is kept.
@@ -54,6 +57,7 @@ from dsp.artifact_windows import (
     ArtifactWindows,
     _check_arrays,
     _check_time,
+    missed_run,
 )
 from dsp.types import CorrectedBeat
 
@@ -277,7 +281,10 @@ class ArtifactCorrector(ArtifactWindows):
             if m < 0.0:
                 m *= 2.0
             m0 = m / th2
-            if -1.0 <= d0 <= 1.0:
+            k = missed_run(x0, med, s.max_change, s.max_missed_run)
+            if k:  # k medians long: beats were missed, whatever the thresholds say
+                kind, rep = _MISSED, x0 / k
+            elif -1.0 <= d0 <= 1.0:
                 kind, rep = _CLEAN, x0
             else:
                 c2 = self._c2
@@ -349,8 +356,9 @@ class ArtifactCorrector(ArtifactWindows):
             return 1
         # the plausible interval after the ones being replaced, for interpolation
         tol = self._qth2[h] if self._qv0 + h >= s.cold_start_beats else s.max_change * med
-        if kind == _MISSED:  # the undetected beat goes to the middle of the interval
-            self._out(t0 - rep / 1000.0, rep, _NAN, _MISSED, -1)
+        if kind == _MISSED:  # the undetected beats split the interval evenly
+            for j in range(round(x0 / rep) - 1, 0, -1):
+                self._out(t0 - j * rep / 1000.0, rep, _NAN, _MISSED, -1)
             self._out(t0, rep, x0, _MISSED, i0)
             self._c2 = rep
             self._c1 = rep
@@ -392,8 +400,8 @@ class ArtifactCorrector(ArtifactWindows):
             kind, val = _CLEAN, x0
         elif x1 is not None and x0 < ref and abs(x0 + x1 - ref) <= tol:
             kind, val = _EXTRA, x0 + x1
-        elif x0 > ref and abs(x0 * 0.5 - ref) <= tol:
-            kind, val = _MISSED, x0 * 0.5
+        elif x0 > ref and missed_run(x0, ref, s.max_change, 1) and x0 * 0.5 >= s.min_rr_ms:
+            kind, val = _MISSED, x0 * 0.5  # one missed beat only: the reference is young
         elif _compensates(x0, x1, ref, 2.0 * tol):
             kind, val = _ECTOPIC, (x0 + x1) * 0.5
         else:

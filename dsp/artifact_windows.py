@@ -9,6 +9,22 @@ the same ranks of the same values, so every statistic is bit-identical.
 :class:`ArtifactWindows` keeps them in a queue of valid beats that
 :class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects;
 the full references (Lipponen & Tarvainen 2019; Malik et al. 1989) are listed there.
+
+A 91-beat window lags a change of variability by tens of beats: when a person lies down
+after standing, or a stressor ends, the heart slows and the beat-to-beat swings grow
+within a few breaths, and thresholds learnt on the calm-looking standing beats flag the
+returning sinus arrhythmia. Each threshold is therefore scaled up by how much the 70th
+percentile of the last ``fast_window_beats`` values (11, about two breaths; the fourth
+largest) exceeds the upper quartile of the long window: it moves once four of the eleven
+values are larger, so the thresholds follow a rise of the sinus arrhythmia within a
+breath or two, while one ectopic beat, which disturbs three successive values, cannot
+move it. For one distribution the 70th percentile lies a few per cent below the upper
+quartile: a dead zone for the sampling noise of 11 values, at no extra rank filter. The
+long window still gives the shape of the distribution (the quartile deviation); the
+short one only its current level. The scaling never lifts a threshold past
+``max_change`` (20 %) of the local median: a change the plain 20 % rule calls abnormal
+(Malik et al. 1989) always stays a candidate, so an ectopic beat, which also raises the
+short window, cannot hide the next one.
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ import numpy as np
 
 from dsp.windows import SortedWindow, median_rank, quartile_ranks
 
-__all__ = ["ArtifactSettings", "ArtifactWindows"]
+__all__ = ["ArtifactSettings", "ArtifactWindows", "missed_run"]
 
 _NAN = math.nan
 # Below this many new valid beats a block is processed beat by beat.
@@ -67,6 +83,20 @@ class ArtifactSettings:
     min_threshold_ms : float
         Floor for Th1 and Th2, milliseconds, so a very regular rhythm (or quantised
         synthetic data) does not turn every tiny change into a candidate artifact.
+    fast_window_beats : int
+        Length of the short window that lets Th1 and Th2 follow a rise of variability,
+        beats; odd, at most ``window_beats``; 0 switches it off (the paper's detector).
+        11 beats span about two breaths, so the sinus arrhythmia is sampled over whole
+        cycles.
+    fast_quantile : float
+        The quantile of the short window (0.7: rank 7 of 0-10, the fourth largest of 11).
+        Th is multiplied by ``max(1, q_short / Q3_long)`` of the same values (|dRR| for
+        Th1, |mRR| for Th2), but lifted at most up to ``max_change`` of the local median.
+    max_missed_run : int
+        Most missed beats in a row that one interval may hide: an interval of ``k``
+        times the local median (within ``max_change``), ``2 <= k <= max_missed_run + 1``,
+        is split into ``k`` equal beats whatever the adaptive thresholds say (dense
+        dropouts inflate them until they pass).
     """
 
     window_beats: int = 91
@@ -82,6 +112,9 @@ class ArtifactSettings:
     reanchor_beats: int = 3
     invalid_above_ms: float = 5000.0
     min_threshold_ms: float = 10.0
+    fast_window_beats: int = 11
+    fast_quantile: float = 0.7
+    max_missed_run: int = 3
 
     def __post_init__(self) -> None:
         if self.window_beats < 5 or self.window_beats % 2 == 0:
@@ -104,6 +137,43 @@ class ArtifactSettings:
             raise ValueError("alpha and min_threshold_ms must be > 0")
         if self.cold_start_beats < 0 or self.reanchor_beats < 1:
             raise ValueError("cold_start_beats must be >= 0 and reanchor_beats >= 1")
+        fast = self.fast_window_beats
+        if fast and (fast < 5 or fast % 2 == 0 or fast > self.window_beats):
+            raise ValueError(f"fast_window_beats must be 0 or odd in [5, window_beats], got {fast}")
+        if not 0 <= self.fast_quantile <= 1:
+            raise ValueError(f"fast_quantile must be in [0, 1], got {self.fast_quantile}")
+        if self.max_missed_run < 1:
+            raise ValueError(f"max_missed_run must be >= 1, got {self.max_missed_run}")
+
+
+def quantile_rank(n: int, q: float) -> int:
+    """Zero-based rank of the ``q`` quantile among ``n`` sorted values (nearest rank)."""
+    return int((n - 1) * q + 0.5)
+
+
+def missed_run(x: float, med: float, tol: float, max_run: int) -> int:
+    """How many normal intervals ``x`` spans when beats were missed inside it, else 0.
+
+    Parameters
+    ----------
+    x, med : float
+        The interval and the local median, ms.
+    tol : float
+        Largest relative difference of ``x / k`` from the median (``max_change``).
+    max_run : int
+        Most missed beats in a row.
+
+    Returns
+    -------
+    int
+        ``k`` (2 to ``max_run + 1``) when ``x`` is ``k`` medians within ``tol``, else 0.
+    """
+    if not x <= (max_run + 2) * med:  # also keeps x / med finite
+        return 0
+    k = round(x / med)
+    if 2 <= k <= max_run + 1 and abs(x / k - med) < tol * med:
+        return k
+    return 0
 
 
 class ArtifactWindows:
@@ -128,11 +198,16 @@ class ArtifactWindows:
         self._hist = s.window_beats + s.median_beats + 2 * s.lookahead_beats + 4
         self._adrr = SortedWindow(self._W)
         self._amrr = SortedWindow(self._W)
+        self._S = s.fast_window_beats
+        self._adrr_fast = SortedWindow(max(1, self._S))
+        self._amrr_fast = SortedWindow(max(1, self._S))
 
     def reset(self) -> None:
         """Forget the windows and the queue: the next beat starts a new sequence."""
         self._adrr.clear()
         self._amrr.clear()
+        self._adrr_fast.clear()
+        self._amrr_fast.clear()
         self._xs: list[float] = []  # recent valid raw values, newest last
         self._nv = 0  # valid beats seen since reset
         self._n_in = 0  # input beats seen since reset
@@ -152,13 +227,21 @@ class ArtifactWindows:
         self._inv_pending: list[tuple[float, float, int]] = []
 
     # ------------------------------------------------------------------ statistics
-    def _th(self, window: SortedWindow) -> float:
+    def _th(self, window: SortedWindow, fast: SortedWindow, med: float) -> float:
+        s = self.settings
         n = len(window)
         th = 0.0
         if n:
             r1, r3 = quartile_ranks(n)
-            th = self.settings.alpha * (window.rank(r3) - window.rank(r1)) / 2.0
-        return max(th, self.settings.min_threshold_ms)
+            th = s.alpha * (window.rank(r3) - window.rank(r1)) / 2.0
+            if self._S:
+                # floored so that a run of identical values cannot divide by 0
+                lo = s.min_threshold_ms / s.alpha
+                long_q = max(window.rank(r3), lo)
+                fast_q = max(fast.rank(quantile_rank(len(fast), s.fast_quantile)), lo)
+                scaled = th * max(1.0, fast_q / long_q)
+                th = max(th, min(scaled, s.max_change * med))
+        return max(th, s.min_threshold_ms)
 
     def _stats_for(self, v: int, end: int) -> None:
         """Statistics of valid beat ``v`` with the windows ending at valid beat ``end``."""
@@ -170,8 +253,9 @@ class ArtifactWindows:
         if m < 0.0:
             m *= 2.0
         self._amrr.push(abs(m))
-        th1 = self._th(self._adrr)
-        th2 = self._th(self._amrr)
+        self._amrr_fast.push(abs(m))
+        th1 = self._th(self._adrr, self._adrr_fast, med)
+        th2 = self._th(self._amrr, self._amrr_fast, med)
         q = v - self._qv0
         if q >= 0:  # else beat v was already consumed by its predecessor's decision
             self._qth1[q] = th1
@@ -201,6 +285,7 @@ class ArtifactWindows:
         xs = self._xs
         if n:
             self._adrr.push(abs(rr - xs[-1]))
+            self._adrr_fast.push(abs(rr - xs[-1]))
         xs.append(rr)
         if len(xs) > 2 * self._hist:
             del xs[: len(xs) - self._hist]
@@ -246,8 +331,6 @@ class ArtifactWindows:
         xb = rr[vpos]
         B = xb.size
         n0 = self._nv - 1  # last valid index before the block
-        alpha, floor = self.settings.alpha, self.settings.min_threshold_ms
-        r1, r3 = quartile_ranks(W)
         X = np.concatenate((np.asarray(self._xs[-(M - 1) :]), xb))
         from scipy.ndimage import rank_filter  # batch only: the live window never loads it
 
@@ -262,8 +345,8 @@ class ArtifactWindows:
                 np.abs(np.diff(np.concatenate(([self._xs[-1]], xb)))),
             )
         )
-        th1 = self._th_array(a1, r1, r3, alpha, floor, B)
-        th2 = self._th_array(a2, r1, r3, alpha, floor, B)
+        th1 = self._th_array(a1, med, B)
+        th2 = self._th_array(a2, med, B)
         # Assign to queue entries of valid beats n0+1-la .. n0+B-la (some of the first
         # ones may already be gone: consumed by their predecessor's decision).
         q0 = n0 + 1 - la - self._qv0
@@ -275,6 +358,15 @@ class ArtifactWindows:
         xprev = X[M - 2 - la : M - 2 - la + B]
         d0 = (xv - xprev) / th1
         fast = (d0 >= -1.0) & (d0 <= 1.0)
+        # ... and not a run of missed beats (missed_run, same arithmetic)
+        run = self.settings.max_missed_run
+        near = xv <= (run + 2) * med
+        k = np.rint(np.divide(xv, med, out=np.zeros_like(xv), where=near))
+        fast &= ~(
+            (k >= 2)
+            & (k <= run + 1)
+            & (np.abs(xv / np.maximum(k, 1.0) - med) < self.settings.max_change * med)
+        )
         first_v = n0 + 1 - la
         n_cold = max(0, self.settings.cold_start_beats - first_v)
         fast[: min(B, n_cold)] = False
@@ -290,17 +382,28 @@ class ArtifactWindows:
         del self._xs[: max(0, len(self._xs) - self._hist)]
         self._adrr.refill(a1[-W:].tolist())
         self._amrr.refill(a2[-W:].tolist())
+        self._adrr_fast.refill(a1[-W:].tolist())
+        self._amrr_fast.refill(a2[-W:].tolist())
 
-    def _th_array(
-        self, a: np.ndarray, r1: int, r3: int, alpha: float, floor: float, B: int
-    ) -> np.ndarray:
-        W = self._W
+    def _th_array(self, a: np.ndarray, med: np.ndarray, B: int) -> np.ndarray:
+        """:meth:`_th` of the windows ending at each of the last ``B`` values of ``a``."""
+        s = self.settings
+        alpha, floor = s.alpha, s.min_threshold_ms
+        W, S = self._W, self._S
+        r1, r3 = quartile_ranks(W)
         sl = slice(W // 2, W // 2 + B)
         from scipy.ndimage import rank_filter  # batch only (see above)
 
         q1 = rank_filter(a, r1, size=W, mode="nearest")[sl]
         q3 = rank_filter(a, r3, size=W, mode="nearest")[sl]
-        return np.maximum(alpha * (q3 - q1) / 2.0, floor)
+        th = alpha * (q3 - q1) / 2.0
+        if S:  # the scaling of _th; a window of S ending where the long one ends
+            lo = floor / alpha
+            sf = slice(W - 1 - S // 2, W - 1 - S // 2 + B)
+            fast_q = rank_filter(a, quantile_rank(S, s.fast_quantile), size=S, mode="nearest")[sf]
+            scaled = th * np.maximum(1.0, np.maximum(fast_q, lo) / np.maximum(q3, lo))
+            th = np.maximum(th, np.minimum(scaled, s.max_change * med))
+        return np.maximum(th, floor)
 
 
 def _check_time(t_s: float) -> float:

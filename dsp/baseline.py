@@ -40,6 +40,16 @@ class CalibrationSettings:
         Smallest fraction of clean beats accepted.
     hr_floor_bpm, ln_rmssd_floor : float
         Smallest scales, so a very steady rest does not make tiny changes look large.
+        0.15 for ln RMSSD: on real rests V60 moves by 0.09-0.19 (median 0.12) from one
+        60-s window to the next, and a 60-s RMSSD of n differences has a sampling error
+        of about 1/sqrt(2n) = 0.09 at 60 bpm even for independent differences (docs/
+        window_of_tolerance.md). At 0.10 a 15 % lower RMSSD, within that noise, was
+        already 1.5 scales away.
+    timing_resolution_ms : float
+        Resolution of the beat times, ms (1/1024 s for Bluetooth straps). The vagal
+        scale is at least ``ln(1 + resolution / RMSSD)`` at the baseline RMSSD, so that a
+        change of one timing step is never a large change of ln RMSSD: at RMSSD 3 ms that
+        floor is 0.28, and 3 -> 2.5 ms (-0.18) stays within one scale.
     """
 
     duration_s: float = 300.0
@@ -48,7 +58,8 @@ class CalibrationSettings:
     step_s: float = 5.0
     min_clean: float = 0.90
     hr_floor_bpm: float = 2.0
-    ln_rmssd_floor: float = 0.10
+    ln_rmssd_floor: float = 0.15
+    timing_resolution_ms: float = 1000.0 / 1024.0
 
 
 @dataclass(frozen=True)
@@ -190,7 +201,9 @@ class Calibration:
             ),
             ln_rmssd=float(np.median(v)),
             ln_rmssd_scale=max(
-                s.ln_rmssd_floor, MAD_TO_SD * float(np.median(np.abs(v - np.median(v))))
+                s.ln_rmssd_floor,
+                MAD_TO_SD * float(np.median(np.abs(v - np.median(v)))),
+                math.log1p(s.timing_resolution_ms / math.exp(float(np.median(v)))),
             ),
             samples=int(hr.size),
             clean_fraction=clean,

@@ -4,7 +4,9 @@ These feed the zone logic (UNKNOWN when quality is poor: > 10 % artifacts in 30 
 gap > 5 s, SCIENCE.md §4) and the quality badge in the UI.
 
 - ``artifact_rate``: fraction of the corrected beats in the window that correction
-  touched.
+  touched, not counting those whose raw interval passes the plain 20 % rule against the
+  previous interval (Malik et al. 1989): the adaptive detector may doubt real rhythm
+  when variability rises, and that must not cost the estimate.
 - ``coverage``: the reported intervals summed over the window, divided by the time the
   window spans (``sum(RR) / elapsed``). About 1 for a complete stream; below 0.85 beats
   are being lost (dropped notifications), above 1.15 duplicated (SCIENCE.md §1).
@@ -82,7 +84,8 @@ class QualityMetrics:
         Artifacts per beat in the window (0-1); NaN without beats. Consecutive
         corrected beats flagged together count as one artifact: one missed beat is
         split into two flagged beats, and an ectopic beat drags its compensatory pause
-        along, yet each is one fault of the strap.
+        along, yet each is one fault of the strap. A flagged beat whose raw interval
+        is within ``erratic_change`` of the previous interval is not counted.
     coverage : float
         ``sum(RR) / elapsed`` over the window; NaN before any beat.
     gap_s : float
@@ -133,6 +136,7 @@ class SignalQuality:
         self._err = [False] * cap
         self._n_err = 0
         self._prev_raw = math.nan
+        self._prev_rr_ms = math.nan
         self._head = self._tail = 0
         self._sum_rr = 0.0
         self._n_art = 0
@@ -163,11 +167,17 @@ class SignalQuality:
         k = self._tail % cap
         self._t[k] = t
         self._rr[k] = rr_s
-        flagged = beat.artifact is not None
+        raw = float(beat.rr_raw_ms)
+        ref = self._prev_rr_ms
+        # a corrected beat whose raw interval passes the plain 20 % rule against the
+        # previous interval is real rhythm the adaptive detector doubted: not counted
+        flagged = beat.artifact is not None and not (
+            abs(raw - ref) <= self.settings.erratic_change * ref  # False for NaN
+        )
+        self._prev_rr_ms = rr if math.isfinite(rr) and rr > 0 else math.nan
         starts = flagged and not self._prev_flagged  # a run of flagged beats is one artifact
         self._prev_flagged = flagged
         self._art[k] = starts
-        raw = float(beat.rr_raw_ms)
         erratic = abs(raw - self._prev_raw) > self.settings.erratic_change * self._prev_raw
         if math.isfinite(raw):
             self._prev_raw = raw

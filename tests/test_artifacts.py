@@ -131,6 +131,52 @@ def test_each_kind_is_corrected_as_specified():
     assert len(beats) == rr.size - 1 + 1  # one merged away, one inserted
 
 
+def test_runs_of_missed_beats_are_split_into_equal_beats():
+    """An interval of k normal ones (1-3 beats missed) becomes k beats, also when
+    dropouts are so dense that the adaptive thresholds would let them pass (issue 14:
+    an ICU pulse series lost a beat every 3-5 beats)."""
+    _t, rr = synthetic_rr(11, 900)
+    dirty = rr.copy()
+    sites = {200: 2, 300: 3, 400: 4}  # interval index -> intervals merged into one
+    for at, k in sorted(sites.items(), reverse=True):
+        dirty = np.concatenate((dirty[:at], [dirty[at : at + k].sum()], dirty[at + k :]))
+    dense = np.arange(560, 800, 4)  # then one beat in four lost for 240 beats
+    for at in dense[::-1]:
+        dirty = np.concatenate((dirty[:at], [dirty[at : at + 2].sum()], dirty[at + 2 :]))
+    t_dirty = np.cumsum(dirty) / 1000.0
+    out_t, out_rr, raw, code, flags = correct_batch(dirty, t_dirty)
+    merged = {at - sum(k - 1 for a, k in sites.items() if a < at): k for at, k in sites.items()}
+    for at, k in merged.items():
+        assert flags.missed[at], at
+        mine = np.flatnonzero(np.isclose(out_t, t_dirty[at]))[0]
+        assert np.allclose(out_rr[mine - k + 1 : mine + 1], dirty[at] / k)
+        assert np.isnan(raw[mine - k + 1 : mine]).all() and raw[mine] == dirty[at]
+    long_ones = np.flatnonzero(dirty > 1.6 * np.median(dirty))
+    assert flags.missed[long_ones].all()
+    assert out_rr.size == rr.size  # every lost beat is back
+    assert abs(out_t[-1] - t_dirty[-1]) < 1e-9 and np.all(np.diff(out_t) > 0)
+    assert_same(online(dirty, t_dirty), (out_t, out_rr, raw, code))
+
+
+def test_thresholds_follow_a_rise_of_variability():
+    """A quiet rhythm whose sinus arrhythmia triples within 20 beats (lying down after
+    standing) is rhythm, not artifact; an artifact inside the change still is."""
+    rng = np.random.default_rng(3)
+    n = 700
+    beat = np.arange(n)
+    amp = np.where(beat < 400, 12.0, 36.0)  # RSA amplitude, ms, triples from beat 400
+    amp[400:420] = np.linspace(12.0, 36.0, 20)
+    rr = 900.0 + amp * np.sin(2 * np.pi * beat / 4.3) + rng.normal(0.0, 2.0, n)
+    flags = detect_artifacts(rr)
+    assert flags.any[400:500].sum() <= 2
+    paper = detect_artifacts(rr, ArtifactSettings(fast_window_beats=0))
+    assert paper.any[400:500].sum() >= 8  # the 91-beat thresholds alone lag behind
+    dirty = rr.copy()
+    dirty[440] *= 0.7  # a premature beat 30 % early, compensated by the next interval
+    dirty[441] += 0.3 * rr[440]
+    assert detect_artifacts(dirty).ectopic[440]
+
+
 def test_latency_is_lookahead_plus_one_beat():
     corrector = ArtifactCorrector()
     t, rr = synthetic_rr(3, 300)
@@ -193,6 +239,12 @@ def test_settings_are_validated():
         ArtifactSettings(lookahead_beats=1)
     with pytest.raises(ValueError, match="max_change"):
         ArtifactSettings(max_change=1.5)
+    with pytest.raises(ValueError, match="fast_window_beats"):
+        ArtifactSettings(fast_window_beats=20)
+    with pytest.raises(ValueError, match="fast_quantile"):
+        ArtifactSettings(fast_quantile=1.5)
+    with pytest.raises(ValueError, match="max_missed_run"):
+        ArtifactSettings(max_missed_run=0)
     with pytest.raises(ValueError, match="beat time"):
         ArtifactCorrector().push(math.nan, 800.0)
     with pytest.raises(ValueError, match="one-dimensional"):
@@ -247,7 +299,8 @@ def test_any_rr_array_gives_a_well_formed_result_and_online_equals_batch(values,
     assert np.array_equal(flags.any, union)
     assert np.all(np.isfinite(rr_out)) and np.all(rr_out > 0)
     assert rr_out.size == t_out.size == raw_out.size == code_out.size
-    assert abs(rr_out.size - n) <= n
+    # a run of missed beats adds at most max_missed_run beats per interval
+    assert rr_out.size <= (ArtifactSettings().max_missed_run + 1) * n
     # the same beats come out whether pushed one by one, in chunks or as one batch
     assert_same(online(rr), batch)
     if n > 2:
@@ -338,6 +391,10 @@ def test_real_recordings_agree_with_neurokit():
     the beat, so borderline beats near |dRR| = Th1 flip either way; see docs/dsp.md.
     NeuroKit2 itself agrees with itself only 83-97 % when its window changes from 91 to
     71 or 111 beats. What must hold: the clear artifacts NeuroKit2 finds, we find.
+    pyhrv's long series is already normal-to-normal, so every flag there is a doubt
+    about real rhythm: our thresholds follow its changes of variability (the short
+    window) and flag about half as many beats as NeuroKit2, nearly all of them ones it
+    flags too.
     """
     for name, (rr, peaks, fs) in real_recordings().items():
         ours = detect_artifacts(rr).any
@@ -346,11 +403,15 @@ def test_real_recordings_agree_with_neurokit():
         nk_found_by_us = agreement(theirs, ours)
         ours_found_by_nk = agreement(ours, theirs)
         if name == "mitbih-208":  # real PVCs
-            assert nk_found_by_us >= 0.90, (name, nk_found_by_us)
-        else:  # an NN series: what is left are borderline beats
-            assert nk_found_by_us >= 0.70, (name, nk_found_by_us)
-        assert ours_found_by_nk >= 0.60, (name, ours_found_by_nk)
-        assert 0.5 <= ours.sum() / theirs.sum() <= 2.0
+            # 26 of NeuroKit2's 29: two of the others the causal paper detector misses
+            # too; the third is two beats after a 2.3-s interval that we split as three
+            # missed beats (NeuroKit2 flags the end of it, outside the +-1 beat match)
+            assert nk_found_by_us >= 0.85, (name, nk_found_by_us)
+            assert ours_found_by_nk >= 0.60, (name, ours_found_by_nk)
+            assert 0.5 <= ours.sum() / theirs.sum() <= 2.0
+        else:  # an NN series: every flag is a doubt about real rhythm
+            assert ours.sum() <= theirs.sum(), name
+            assert ours_found_by_nk >= 0.85, (name, ours_found_by_nk)
 
 
 def centred_statistics(rr, window=91, median=11, alpha=5.2):

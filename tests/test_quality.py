@@ -9,13 +9,18 @@ from dsp.types import CorrectedBeat
 
 
 def stream(quality, t0, n, rr=800.0, artifact_every=0, step=None):
-    """Push ``n`` beats of ``rr`` ms; beats are ``step`` s apart (default rr)."""
+    """Push ``n`` beats of ``rr`` ms; beats are ``step`` s apart (default rr).
+
+    Every ``artifact_every``-th beat is a corrected premature beat: its raw interval was
+    40 % short (it fails the plain 20 % rule, so it counts as an artifact).
+    """
     t = t0
     out = None
     for k in range(n):
         t += (rr if step is None else step * 1000.0) / 1000.0
-        kind = "ectopic" if artifact_every and k % artifact_every == 0 else None
-        out = quality.push(CorrectedBeat(t, rr, rr, kind))
+        flagged = artifact_every and k % artifact_every == 0
+        raw = 0.6 * rr if flagged else rr
+        out = quality.push(CorrectedBeat(t, rr, raw, "ectopic" if flagged else None))
     return t, out
 
 
@@ -83,7 +88,24 @@ def test_a_run_of_flagged_beats_counts_as_one_artifact():
     quality = SignalQuality()
     t = 0.0
     flags = [None] * 10 + ["missed", "missed"] + [None] * 8 + ["ectopic", "long"] + [None] * 8
-    for flag in flags:
+    raws = [1000.0] * 10 + [math.nan, 2000.0] + [1000.0] * 8 + [700.0, 1450.0] + [1000.0] * 8
+    for flag, raw in zip(flags, raws, strict=True):
         t += 1.0
-        metrics = quality.push(CorrectedBeat(t, 1000.0, 1000.0, flag))
+        metrics = quality.push(CorrectedBeat(t, 1000.0, raw, flag))
     assert metrics.artifact_rate == 2 / len(flags)  # two faults, four flagged beats
+
+
+def test_flags_on_beats_that_pass_the_20_percent_rule_do_not_count():
+    """When variability rises the adaptive detector may doubt real beats; a flagged beat
+    whose raw interval is within 20 % of the previous interval costs no estimate."""
+    quality = SignalQuality()
+    t, rr = 0.0, 1000.0
+    for k in range(40):
+        t += rr / 1000.0
+        doubted = k % 4 == 0  # 25 % of beats, each raw 10-15 % off its predecessor
+        raw = rr * (1.15 if k % 8 == 0 else 0.9) if doubted else rr
+        metrics = quality.push(CorrectedBeat(t, rr, raw, "long" if doubted else None))
+    assert metrics.artifact_rate == 0.0 and metrics.ok
+    t += 1.0  # a real fault still counts: a missed beat's raw interval is twice as long
+    metrics = quality.push(CorrectedBeat(t, rr, 2 * rr, "missed"))
+    assert metrics.artifact_rate > 0.0

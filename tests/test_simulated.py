@@ -40,7 +40,7 @@ def test_rest_is_realistic():
 
 @pytest.mark.parametrize(
     ("scenario", "hr_change", "rmssd_ratio"),
-    [("stress", 12, 0.6), ("vagal", 3, 0.6), ("low", -8, None)],
+    [("stress", 12, 0.6), ("vagal", 3, 0.6), ("low", -8, None), ("posture", 15, 0.5)],
 )
 def test_scenarios_move_hr_and_rmssd_as_claimed(scenario, hr_change, rmssd_ratio):
     changes, ratios = [], []

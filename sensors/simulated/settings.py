@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 __all__ = ["ARTIFACT_KINDS", "SCENARIOS", "SimSettings", "settings_from_options"]
 
-SCENARIOS = ("rest", "stress", "vagal", "low", "paced", "dropout")
+SCENARIOS = ("rest", "stress", "vagal", "low", "paced", "dropout", "posture")
 ARTIFACT_KINDS = ("ectopic", "missed", "extra")
 
 
@@ -36,8 +36,10 @@ class SimSettings:
         Breathing rate at which RSA is largest (resonance), breaths/min.
     scenario : str
         ``rest``, ``stress`` (HR +12 bpm, RMSSD x0.6), ``vagal`` (HR +3 bpm, RMSSD x0.6),
-        ``low`` (HR -8 bpm), ``paced`` (breathing at ``paced_per_min``) or ``dropout``
-        (no notifications for ``gap_s``). The event starts at ``onset_s``.
+        ``low`` (HR -8 bpm), ``paced`` (breathing at ``paced_per_min``), ``dropout``
+        (no notifications for ``gap_s``) or ``posture`` (standing up: HR +15 bpm and
+        RMSSD x0.5, each way a 20-s ramp; lying back down at the end of the step, the HR
+        falls 15 bpm over 20 s while RMSSD doubles). The event starts at ``onset_s``.
     onset_s : float
         Start of the scenario's event, seconds after the session starts.
     step_s : float

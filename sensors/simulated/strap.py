@@ -105,6 +105,8 @@ class SimulatedStrap:
 
     #: Smoothing of scenario steps, s: hearts speed up over seconds, not instantly.
     STEP_TAU_S = 3.0
+    #: How long a change of posture takes in the ``posture`` scenario, s.
+    POSTURE_RAMP_S = 20.0
 
     def __init__(self, settings: SimSettings, keep_truth: bool = False) -> None:
         self.settings = settings
@@ -155,6 +157,12 @@ class SimulatedStrap:
             return 0.0, 1.0, s.paced_per_min, False
         if s.scenario == "dropout" and s.onset_s <= t < s.onset_s + s.gap_s:
             return 0.0, 1.0, None, True
+        if s.scenario == "posture":  # upright fraction: linear ramps up and back down
+            ramp = self.POSTURE_RAMP_S
+            up = min(1.0, (t - s.onset_s) / ramp, (s.onset_s + s.step_s + ramp - t) / ramp)
+            if up > 0.0:
+                scale = 0.5 * (s.hr_bpm + 15.0) / s.hr_bpm
+                return 15.0 * up, 1.0 + up * (scale - 1.0), None, False
         return 0.0, 1.0, None, False
 
     def _next_peak(self) -> float:
