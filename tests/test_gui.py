@@ -87,3 +87,18 @@ def test_a_new_beat_is_drawn_at_the_first_refresh_that_sees_it(qtbot):
     qtbot.waitUntil(lambda: len(drawn) >= 4 or bool(misses), timeout=15000)
     assert not misses and len(drawn) >= 4
     window.close()
+
+
+def test_the_window_starts_without_scipy():
+    """Start-up memory: scipy (~30-80 MB) is loaded only by the code that uses it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import ui.main_window; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
