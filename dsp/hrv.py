@@ -183,18 +183,30 @@ def lomb_psd(t_s: np.ndarray, rr_ms: np.ndarray, freqs_hz: np.ndarray) -> np.nda
     ``2 * P * duration / N`` so that a sinusoid of amplitude A integrates to A^2 / 2, as
     with Welch.
     """
-    # scipy.signal is imported when first needed: the live window never loads it
-    # unless a spectrum window holds a gap (it costs ~25 MB of memory at start-up)
-    from scipy.signal import lombscargle
-
     t = np.asarray(t_s, dtype=np.float64)
     y = np.asarray(rr_ms, dtype=np.float64)
     tc = t - t.mean()
     slope = float(np.sum(tc * (y - y.mean())) / max(float(np.sum(tc * tc)), 1e-12))
     y = y - y.mean() - slope * tc
-    p = lombscargle(t, y, 2.0 * np.pi * freqs_hz)
+    p = _lombscargle(t, y, 2.0 * np.pi * freqs_hz)
     duration = float(t[-1] - t[0]) if t.size > 1 else 0.0
     return 2.0 * p * duration / t.size
+
+
+def _lombscargle(t: np.ndarray, y: np.ndarray, omega: np.ndarray) -> np.ndarray:
+    """Lomb's (1976) unnormalised periodogram at angular frequencies ``omega`` (rad/s).
+
+    ``scipy.signal.lombscargle(t, y, omega)`` with its defaults (``tests/test_hrv.py``
+    checks it), in numpy: the live HRV window uses it whenever its 120 s hold a gap, and
+    importing scipy.signal on the engine thread at that moment stalled the session for
+    up to a second.
+    """
+    wt = np.outer(omega, t)
+    tau = 0.5 * np.arctan2(np.sin(2.0 * wt).sum(axis=1), np.cos(2.0 * wt).sum(axis=1))
+    arg = wt - tau[:, None]
+    c, s = np.cos(arg), np.sin(arg)
+    yc, ys = c @ y, s @ y
+    return 0.5 * (yc * yc / np.sum(c * c, axis=1) + ys * ys / np.sum(s * s, axis=1))
 
 
 def frequency_domain(

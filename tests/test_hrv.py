@@ -135,6 +135,20 @@ def test_detrend_and_welch_equal_scipy(n):
     np.testing.assert_allclose(p, p_ref, rtol=1e-9, atol=1e-12 * p_ref.max())
 
 
+def test_lomb_scargle_equals_scipy():
+    from scipy.signal import lombscargle
+
+    from dsp.hrv import _lombscargle
+
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(0.0, 120.0, 140))
+    y = 30.0 * rng.standard_normal(140)
+    y -= y.mean()
+    omega = 2.0 * np.pi * np.linspace(0.01, 0.4, 48)
+    ref = lombscargle(t, y, omega)
+    np.testing.assert_allclose(_lombscargle(t, y, omega), ref, rtol=0, atol=1e-12 * ref.max())
+
+
 def test_frequency_domain_small_inputs_give_nan():
     fd = frequency_domain([800.0] * 5)
     assert math.isnan(fd["lf"]) and math.isnan(fd["hf"]) and fd["method"] == "none"
