@@ -36,8 +36,9 @@ log = logging.getLogger("heartsync")
 
 SPEC_HELP = (
     "a source: 'sim[:key=value,...]' (simulated strap; keys seed, hr, rsa, lf, noise, breath, "
-    "resonance, scenario=rest|stress|vagal|low|paced:RATE|dropout, onset, step, gap, "
-    "artifacts, subject; for a dyad slow=BPM, couple=0-1, lag=S, partner=SEED), "
+    "resonance, scenario=rest|stress|vagal|low|posture|paced:RATE|dropout, onset, step, gap, "
+    "artifacts, subject; for a dyad slow=BPM, r=0-1 (the coupling: correlation of the two "
+    "heart rates at the lag, as the synchrony detector sees them), lag=S, partner=SEED), "
     "'ble:NAME_OR_ADDRESS[,subject=ALIAS][,pmd=ecg+acc]' (a Bluetooth strap; pmd: a Polar "
     "strap's ECG and chest acceleration too), "
     "'lsl:NAME_OR_SOURCE_ID[,subject=ALIAS]' (an LSL stream of RR or heart rate, e.g. another "
@@ -87,6 +88,16 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    """The installed heartsync's version ("unknown" when run from a tree never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("heartsync")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``heartsync``."""
     parser = _Parser(
@@ -96,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="settings file (default: the user's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("--version", action="version", version=f"heartsync {_version()}")
     parser.add_argument(
         "--profiles", type=Path, metavar="DIR", help="folder of profiles (default: the user's)"
     )
@@ -154,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(owner-only; flushed every second)",
     )
     run.add_argument(
+        "--no-history",
+        action="store_true",
+        help="keep nothing of this session in the history (see 'heartsync history')",
+    )
+    run.add_argument(
         "--status-every",
         type=_number(0, False, "seconds"),
         default=10.0,
@@ -181,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="output folder (default: FILE-report/ beside it)"
     )
     analyze.add_argument("--json", action="store_true", help="print the summary as JSON")
+    analyze.add_argument(
+        "--pdf", action="store_true", help="also write report.pdf (A4 or Letter, printable)"
+    )
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -200,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     profiles.add_argument("--delete", metavar="NAME", help="delete this profile")
 
     from app.breathing.resonance import add_parser as add_resonance_parser
+    from app.history.cli import add_parser as add_history_parser
+
+    add_history_parser(commands)
 
     _add_source_options(add_resonance_parser(commands))
 
@@ -303,7 +326,11 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
         if args.command == "analyze":
             from app.analysis.analyze import main as analyze_main
 
-            return analyze_main(args.file, args.out, args.json)
+            return analyze_main(args.file, args.out, args.json, args.pdf)
+        if args.command == "history":
+            from app.history.cli import main as history_main
+
+            return history_main(args, config)
         specs, speed = _resolve(args, config)
         if getattr(args, "pmd", ""):
             specs = with_pmd(specs, args.pmd)
@@ -326,6 +353,11 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
             sinks.extend(_stream_sinks(sources, args.lsl, args.record))
         except RecordingError as exc:
             parser.exit(2, f"heartsync: error: {exc}\n")
+        if config.history and not args.no_history:
+            from app.history import start_session
+
+            names = {subject: profile.name for subject, profile in baselines.items()}
+            sinks.extend(filter(None, [start_session(sources, store, names)]))
         engine = Engine(sources, sinks)
         for subject, profile in baselines.items():
             engine.set_baseline(
@@ -355,6 +387,7 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[..., int] | No
         config_path=args.config,
         lsl=getattr(args, "lsl", False),
         record=record,
+        history=config.history and not getattr(args, "no_history", False),
     )
 
 
@@ -436,8 +469,8 @@ def _profiles(store: ProfileStore, delete: str | None) -> int:
             "not calibrated"
             if b is None
             else (
-                f"HR {b.hr_bpm:.0f} bpm, ln RMSSD {b.ln_rmssd:.2f}, band ±{profile.band_widen:g}, "
-                f"calibrated {profile.calibrated_at[:16]}"
+                f"HR {b.hr_bpm:.0f} bpm, RMSSD {math.exp(b.ln_rmssd):.0f} ms, "
+                f"band ±{profile.band_widen:g}, {profile.calibration_text()}"
             )
         )
         print(f"{name:<24} {summary}")

@@ -23,17 +23,22 @@ from app.snapshot import (
     SubjectSnapshot,
     SynchronyHistory,
 )
-from app.streams.specs import SESSION, SYNCHRONY
+from app.streams.specs import SESSION, SYNCHRONY, synchrony_sample
 from dsp.arousal_estimator import ArousalSettings
 from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.beat_result import BeatResult
 from dsp.pipeline import PipelineSettings, SubjectPipeline
 from dsp.synchrony_estimator import SynchronyEstimator
+from dsp.synchrony_session import SessionSynchronyEstimator
 from dsp.synchrony_types import SynchronySettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
 from sensors.samples import SampleBlock
 
+PACED_REST = (
+    "breathing is paced: a resting baseline needs your own breathing; stop the pacer "
+    "(Breathing) and calibrate again"
+)
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +74,7 @@ class _Subject:
     task: asyncio.Task | None = None
     calibration: Calibration | None = None
     calibration_done: asyncio.Future | None = None
+    calibration_paced: bool = False  # the pacer ran during the rest: refused at the end
     calibration_view: CalibrationView | None = None
     cached: SubjectSnapshot | None = None
 
@@ -128,11 +134,13 @@ class Engine:
         self._status_listeners: list = []
         # a dyad: heart-rate synchrony of the first subject (a) and the second (b)
         self._sync: SynchronyEstimator | None = None
+        self._session: SessionSynchronyEstimator | None = None
         self._sync_pair: tuple[str, str] = ("", "")
         self._sync_history: SynchronyHistory | None = None
         self._sync_changed = False
         if len(subjects) == 2:
             self._sync = SynchronyEstimator(settings.synchrony)
+            self._session = SessionSynchronyEstimator(settings.synchrony)
             self._sync_pair = (subjects[0], subjects[1])
             self._sync_history = SynchronyHistory(*subjects, history_s=600.0)
         for s in sources:
@@ -315,10 +323,14 @@ class Engine:
         Raises
         ------
         CalibrationError
-            When the rest was too short or too noisy (the message says what to do).
+            When the rest was too short or too noisy, or breathing is paced (the message
+            says what to do).
         """
         sub = self._subjects[subject]
+        if sub.pipeline.paced:
+            raise CalibrationError(PACED_REST)
         sub.calibration = Calibration(settings)
+        sub.calibration_paced = False
         sub.calibration_done = asyncio.get_running_loop().create_future()
         sub.calibration_view = CalibrationView(0.0, settings.duration_s)
         sub.cached = None
@@ -335,9 +347,12 @@ class Engine:
         calibration.push(result)
         duration = calibration.settings.duration_s
         sub.calibration_view = CalibrationView(calibration.elapsed_s, duration)
+        sub.calibration_paced |= sub.pipeline.paced
         if not calibration.done or sub.calibration_done.done():
             return
         try:
+            if sub.calibration_paced:
+                raise CalibrationError(PACED_REST)
             baseline = calibration.finish()
         except CalibrationError as exc:
             sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, None, str(exc))
@@ -422,28 +437,29 @@ class Engine:
                 self._on_status(source.name, sub.failure)
 
     def _synchronise(self, result: BeatResult) -> BeatResult:
-        """Feed the dyad's synchrony estimator; stamp its newest estimate on the result."""
+        """Feed the dyad's synchrony estimators; stamp their newest results on the result.
+
+        The live index every second; the session test once per completed 30-s segment,
+        from sums kept as the session goes (never recomputed from the start).
+        """
         beat = result.beat
         which = self._sync_pair.index(result.subject)
         ok = result.quality.ok and result.contact is not False
+        if self._session.push(which, beat.t, beat.rr_ms, ok, result.gap_before) is not None:
+            self._sync_history.session = self._session.latest
+            self._sync_changed = True
+        session = self._session.latest
         for estimate in self._sync.push(which, beat.t, beat.rr_ms, ok, result.gap_before):
             self._sync_history.add(estimate)
             self._sync_changed = True
-            values = (
-                estimate.index,
-                estimate.index_raw,
-                estimate.r_peak,
-                estimate.lag_s,
-                estimate.p_value,
-            )
-            self.publish(SYNCHRONY, SESSION, estimate.t, values)
+            self.publish(SYNCHRONY, SESSION, estimate.t, synchrony_sample(estimate, session))
         latest = self._sync.latest
         # an estimate more than a few seconds old says nothing about this beat
         if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
             latest = None
         r = result  # a new result, built directly (dataclasses.replace is slow per beat)
         return BeatResult(
-            r.subject, r.beat, r.hrv, r.quality, r.gap_before, r.contact, r.arousal, latest
+            r.subject, r.beat, r.hrv, r.quality, r.gap_before, r.contact, r.arousal, latest, session
         )
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:

@@ -21,6 +21,9 @@ from dsp.baseline import Baseline
 from dsp.baseline import CalibrationSettings as CalibrationSettings
 
 FORMAT_VERSION = 1
+#: A baseline older than this many days is worth taking again (resting HR and HRV drift
+#: with fitness, season and medication), days.
+RECALIBRATE_AFTER_DAYS = 30.0
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -96,6 +99,37 @@ class Profile:
                 "fix or delete it, or calibrate under another name"
             ) from None
 
+    def calibration_age_days(self, now: dt.datetime | None = None) -> float | None:
+        """Days since the baseline was taken (None when never, or the date is unreadable)."""
+        if self.baseline is None or not self.calibrated_at:
+            return None
+        try:
+            when = dt.datetime.fromisoformat(self.calibrated_at)
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.astimezone()
+        now = now or dt.datetime.now(dt.UTC)
+        return max(0.0, (now - when).total_seconds() / 86400.0)
+
+    def calibration_text(self, now: dt.datetime | None = None) -> str:
+        """``calibrated 2026-11-02 (30 days ago)`` plus a suggestion once it is old."""
+        age = self.calibration_age_days(now)
+        if age is None:
+            return "not calibrated" if self.baseline is None else "calibrated (date unknown)"
+        when = dt.datetime.fromisoformat(self.calibrated_at)
+        days = int(age)
+        ago = "today" if days == 0 else "1 day ago" if days == 1 else f"{days} days ago"
+        text = f"calibrated {when.astimezone().strftime('%Y-%m-%d')} ({ago})"
+        if self.needs_recalibration(now):
+            text += "; consider calibrating again"
+        return text
+
+    def needs_recalibration(self, now: dt.datetime | None = None) -> bool:
+        """True when the baseline is older than :data:`RECALIBRATE_AFTER_DAYS`."""
+        age = self.calibration_age_days(now)
+        return age is not None and age > RECALIBRATE_AFTER_DAYS
+
     def calibrated(self, baseline: Baseline, when: dt.datetime | None = None) -> "Profile":
         """A copy with a new baseline taken now (or ``when``)."""
         when = when or dt.datetime.now(dt.UTC)
@@ -129,7 +163,7 @@ class ProfileStore:
                 names.append(self._read(path).name)
             except ProfileError:
                 names.append(path.stem)
-        return names
+        return sorted(names, key=str.casefold)  # as saved, not as the file names sort
 
     def load(self, name: str) -> Profile:
         """Read one profile; ProfileError when missing or unreadable."""

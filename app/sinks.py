@@ -49,7 +49,9 @@ def beat_record(result: BeatResult) -> dict:
     Times in seconds on the LSL clock; intervals in ms; rates in beats/min.
     """
     beat, hrv, quality = result.beat, result.hrv, result.quality
-    sync = result.synchrony
+    sync, session = result.synchrony, result.sync_session
+    if session is not None and not session.estimated:
+        session = None
     return {
         "subject": result.subject,
         "t": round(beat.t, 6),
@@ -70,6 +72,13 @@ def beat_record(result: BeatResult) -> dict:
         "zone": None if result.arousal is None else result.arousal.zone.value,
         "sync_index": None if sync is None else _num(sync.index),
         "sync_lag_s": None if sync is None or not sync.estimated else _num(sync.lag_s),
+        # the session-level test so far (null with one person and for its first ~3 min)
+        "sync_session_r": None if session is None else _num(session.r, 4),
+        "sync_session_ci_low": None if session is None else _num(session.ci_low, 4),
+        "sync_session_ci_high": None if session is None else _num(session.ci_high, 4),
+        "sync_session_p": None if session is None else _num(session.p_value, 4),
+        "sync_session_lag_s": None if session is None else _num(session.lag_s),
+        "sync_session_segments": None if session is None else session.n_segments,
     }
 
 

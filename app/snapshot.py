@@ -8,11 +8,21 @@ import numpy as np
 from dsp.arousal_state import Zone as Zone  # the window reads zones from snapshots
 from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
+from dsp.hrv_settings import HrvSettings
 from dsp.ring import RingBuffer, RowRing
-from dsp.synchrony_types import SynchronyEstimate
+from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate, SynchronySettings
 from dsp.types import Beat
 from sensors.base import SourceState as SourceState
 from sensors.base import SourceStatus
+
+#: Warm-up of each live measure, s (the default window lengths): the window counts down
+#: "RMSSD in 42 s", "synchrony in 2:10" until the first value.
+WARMUP_S = {
+    "hr": HrvSettings.hr_window_s,
+    "rmssd": HrvSettings.rmssd_window_s,
+    "hf": HrvSettings.spectrum_window_s,
+    "synchrony": SynchronySettings.min_history_s,
+}
 
 #: Highest heart rate we size buffers for, beats/min.
 MAX_HR_BPM = 220
@@ -158,6 +168,8 @@ class SynchronyView:
         The newest estimate (its fields are NaN while paused: "no estimate").
     t_s, index, lag_s, r_peak : numpy arrays
         One entry per second of the last ``history_s`` (NaN where paused).
+    session : SessionSynchrony or None
+        The session-level test so far (None until the engine has one).
     """
 
     a: str
@@ -167,6 +179,7 @@ class SynchronyView:
     index: np.ndarray
     lag_s: np.ndarray
     r_peak: np.ndarray
+    session: SessionSynchrony | None = None
 
 
 class SynchronyHistory:
@@ -186,6 +199,7 @@ class SynchronyHistory:
         self._t, self._index = RingBuffer(capacity), RingBuffer(capacity)
         self._lag, self._r = RingBuffer(capacity), RingBuffer(capacity)
         self.latest: SynchronyEstimate | None = None
+        self.session: SessionSynchrony | None = None  # the engine sets it every 30 s
 
     def add(self, estimate: SynchronyEstimate) -> None:
         """Append one estimate."""
@@ -200,7 +214,7 @@ class SynchronyHistory:
         arrays = (self._t.values(), self._index.values(), self._lag.values(), self._r.values())
         for a in arrays:
             a.flags.writeable = False
-        return SynchronyView(self.a, self.b, self.latest, *arrays)
+        return SynchronyView(self.a, self.b, self.latest, *arrays, session=self.session)
 
 
 class SubjectHistory:

@@ -203,11 +203,13 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
     """Join simulated people into a session: distinct seeds, dyad coupling resolved.
 
     With several ``sim`` sources, each without ``seed=`` gets its position (1, 2, ...)
-    so the people differ. A ``sim`` source with ``couple=`` follows the other ``sim``
-    source (or the one whose subject ``partner=`` names): ``partner`` becomes that
-    person's seed and both get slow HR fluctuations (``slow=``, default
+    so the people differ. A ``sim`` source with ``r=`` (the coupling as a correlation,
+    SCIENCE.md §5) follows the other ``sim`` source (or the one whose subject
+    ``partner=`` names): ``partner`` becomes that person's seed, that person's options
+    travel along as ``partner.KEY`` (their heart rate sets how much must be shared to
+    give r), and both get slow HR fluctuations (``slow=``, default
     :data:`DYAD_SLOW_BPM`), e.g. ``--source sim:subject=therapist --source
-    sim:subject=client,couple=0.5,lag=2``.
+    sim:subject=client,r=0.5,lag=2``.
 
     Raises
     ------
@@ -220,7 +222,7 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         for n, i in enumerate(sims, start=1):
             options[i].setdefault("seed", str(n))
     for i in sims:
-        if "couple" not in options[i]:
+        if "r" not in options[i]:
             continue
         partner = options[i].get("partner")
         if partner is not None and partner.lstrip("-").isdigit():
@@ -231,13 +233,14 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         if len(others) != 1:
             wanted = f"subject={partner}" if partner else "one other"
             raise SourceSpecError(
-                f"sim source {i + 1} has couple= but no {wanted} sim source to follow; "
+                f"sim source {i + 1} has r= but no {wanted} sim source to follow; "
                 "add one, or give partner=SEED"
             )
         j = others[0]
-        options[i]["partner"] = options[j].setdefault("seed", "0")
         for k in (i, j):
             options[k].setdefault("slow", str(DYAD_SLOW_BPM))
+        options[i]["partner"] = options[j].setdefault("seed", "0")
+        options[i].update({f"partner.{key}": value for key, value in options[j].items()})
     return [SourceSpec(s.kind, s.target, o) for s, o in zip(specs, options, strict=True)]
 
 

@@ -1,7 +1,7 @@
 """DSP speed and artifact-detection figures, heartsync vs NeuroKit2, side by side.
 
-Run as ``python -m bench.dsp_speed`` (about a minute on 2 cores). CPU time, best of
-``--repeats`` runs.
+Run as ``python -m bench.dsp_speed`` after ``pip install neurokit2`` (not in the dev
+extra; about a minute on 2 cores). CPU time, best of ``--repeats`` runs.
 
 1. Speed on 100,000 beats (~22 h): our batch correction + time domain + frequency
    domain vs NeuroKit2 ``signal_fixpeaks(method="kubios")`` + ``hrv_time`` +
@@ -255,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="speed only, no NeuroKit2 accuracy")
     args = parser.parse_args(argv)
+    try:
+        import neurokit2  # noqa: F401
+    except ImportError:  # not in the dev extra: it pulls pandas, scikit-learn, matplotlib
+        print("skipped: bench.dsp_speed compares with NeuroKit2; `pip install neurokit2` first")
+        return 0
     speed(args.beats, args.online_beats, args.repeats, args.nk_default)
     if not args.quick:
         detection(args.series, 2500)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from dsp.arousal_state import ArousalState
 from dsp.hrv_window import HrvMetrics
 from dsp.quality import QualityMetrics
-from dsp.synchrony_types import SynchronyEstimate
+from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
 from dsp.types import CorrectedBeat
 
 __all__ = ["BeatResult"]
@@ -38,6 +38,9 @@ class BeatResult:
     synchrony : SynchronyEstimate or None
         The dyad's newest synchrony estimate when this beat went out (the engine adds
         it when there are two subjects; None otherwise).
+    sync_session : SessionSynchrony or None
+        The dyad's session-level synchrony so far (updated every 30 s; None with one
+        subject).
     """
 
     subject: str
@@ -48,3 +51,4 @@ class BeatResult:
     contact: bool | None = None
     arousal: ArousalState | None = None
     synchrony: SynchronyEstimate | None = None
+    sync_session: SessionSynchrony | None = None

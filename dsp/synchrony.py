@@ -4,18 +4,10 @@
 (the method is described there) over two people's beat arrays, after the live pipeline
 (:func:`dsp.pipeline.process`), so the result equals the live one.
 
-Session level: :func:`session_effect_size` is a SUSY-style effect size (Tschacher &
-Haken 2019; Tschacher, Rees & Ramseyer 2014): the mean Fisher z of 30 s segments of the
-real pairing minus the mean over pairings of different segments (segment shuffling,
-Moulder et al. 2018), divided by the surrogates' standard deviation.
-
-References
-----------
-Moulder, R. G., Boker, S. M., Ramseyer, F., & Tschacher, W. (2018). Determining synchrony
-between behavioral time series: an application of surrogate data generation for
-establishing falsifiable null-hypotheses. Psychological Methods, 23(4), 757-773.
-Tschacher, W., & Haken, H. (2019). The Process of Psychotherapy: Causation and Chance.
-Springer.
+Session level: :func:`session_synchrony` is the session test of SCIENCE.md §5 (the
+lag searched once over 30-s segments, significance against the partner's series
+circularly rotated), described in :mod:`dsp.synchrony_session`. It replaces the
+SUSY-style effect size, which averaged z over lags and so missed coupling at a lag.
 """
 
 from __future__ import annotations
@@ -26,16 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp.pipeline import process
-from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit, _fisher
-from dsp.synchrony_types import SynchronyEstimate, SynchronySettings
+from dsp.synchrony_estimator import SynchronyEstimator
+from dsp.synchrony_session import SessionAccumulator
+from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronyEstimate, SynchronySettings
 
 __all__ = [
+    "SessionSynchrony",  # re-exported: the contract names it here
     "SynchronyEstimate",  # re-exported for app/ and ui/
     "SynchronyEstimator",  # re-exported for app/
     "SynchronySettings",  # re-exported for app/
     "SynchronyTrace",
     "grid_pair",
-    "session_effect_size",
+    "session_synchrony",
     "synchrony",
 ]
 
@@ -50,8 +44,8 @@ class SynchronyTrace:
         Estimate times, s.
     index, index_raw, r_peak, lag_s, p_value : numpy arrays
         As in :class:`SynchronyEstimate`; NaN where there is no estimate.
-    effect_size : float
-        Session-level SUSY-style effect size (:func:`session_effect_size`).
+    session : SessionSynchrony
+        The session-level test over the whole session (:func:`session_synchrony`).
     """
 
     times: np.ndarray
@@ -60,7 +54,7 @@ class SynchronyTrace:
     r_peak: np.ndarray
     lag_s: np.ndarray
     p_value: np.ndarray
-    effect_size: float = math.nan
+    session: SessionSynchrony = NO_SESSION
 
 
 def synchrony(
@@ -89,15 +83,7 @@ def synchrony(
     SynchronyTrace
         One entry per step; ``lag_s > 0`` means b follows a.
     """
-    streams = []
-    for t, rr in ((t_a, rr_a), (t_b, rr_b)):
-        t, rr = np.asarray(t, float), np.asarray(rr, float)
-        if corrected:
-            streams.append([(float(x), float(y), True, False) for x, y in zip(t, rr, strict=True)])
-        else:
-            streams.append(
-                [(r.beat.t, r.beat.rr_ms, r.quality.ok, r.gap_before) for r in process(t, rr)]
-            )
+    streams = _streams(t_a, rr_a, t_b, rr_b, corrected)
     est = SynchronyEstimator(settings)
     out: list[SynchronyEstimate] = []
     beats = sorted(
@@ -111,8 +97,61 @@ def synchrony(
         for f in ("t", "index", "index_raw", "r_peak", "lag_s", "p_value")
     )
     times, index, raw, r_peak, lag, p = cols
-    effect = session_effect_size(*(grid_pair(streams, settings)), settings)
-    return SynchronyTrace(times, index, raw, r_peak, lag, p, effect)
+    session = _session(*grid_pair(streams, settings), settings)
+    return SynchronyTrace(times, index, raw, r_peak, lag, p, session)
+
+
+def session_synchrony(
+    t_a: np.ndarray,
+    rr_a: np.ndarray,
+    t_b: np.ndarray,
+    rr_b: np.ndarray,
+    settings: SynchronySettings = SynchronySettings(),
+    corrected: bool = False,
+) -> SessionSynchrony:
+    """The session-level synchrony test of a whole session (SCIENCE.md §5).
+
+    Lag searched once, as the maximum over +-``max_lag_s`` of the mean Fisher z of
+    consecutive ``window_s`` segments; significance against b's series circularly
+    rotated by ``min_offset_s`` ... ``history_s`` (N = ``n_surrogates`` rotations).
+    The live :class:`dsp.synchrony_session.SessionSynchronyEstimator` gives the same
+    numbers over the same beats.
+
+    Parameters
+    ----------
+    t_a, rr_a, t_b, rr_b, settings, corrected
+        As for :func:`synchrony`: beat times (s) and RR (ms) of a and b, the method's
+        parameters, and whether the RR are corrected already (else the live pipeline).
+
+    Returns
+    -------
+    SessionSynchrony
+        ``r``, ``ci_low``, ``ci_high``, ``p_value``, ``lag_s`` (> 0: b follows a) and
+        ``n_segments``; NaN (0 segments) with less than about 3 minutes of both.
+    """
+    streams = _streams(t_a, rr_a, t_b, rr_b, corrected)
+    return _session(*grid_pair(streams, settings), settings)
+
+
+def _session(hr_a: np.ndarray, hr_b: np.ndarray, settings: SynchronySettings) -> SessionSynchrony:
+    """The session test over both people's grid (:func:`grid_pair`)."""
+    acc = SessionAccumulator(settings)
+    acc.extend(hr_a, hr_b)
+    return acc.result()
+
+
+def _streams(t_a, rr_a, t_b, rr_b, corrected: bool) -> list[list[tuple]]:
+    """Each person's ``(t, rr_ms, ok, gap_before)`` after the pipeline (or as given)."""
+    streams = []
+    for t, rr in ((t_a, rr_a), (t_b, rr_b)):
+        t, rr = np.asarray(t, float), np.asarray(rr, float)
+        if corrected:
+            streams.append([(float(x), float(y), True, False) for x, y in zip(t, rr, strict=True)])
+        else:
+            streams.append(
+                [(r.beat.t, r.beat.rr_ms, r.quality.ok, r.gap_before) for r in process(t, rr)]
+            )
+    return streams
 
 
 def grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, np.ndarray]:
@@ -148,54 +187,3 @@ def grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, n
             value = hr[i - 1] + (g - t[i - 1]) / dt * (hr[i] - hr[i - 1])
         out.append(np.where(usable, value, np.nan))
     return out[0], out[1]
-
-
-def session_effect_size(
-    hr_a: np.ndarray, hr_b: np.ndarray, settings: SynchronySettings = SynchronySettings()
-) -> float:
-    """SUSY-style session effect size of two HR series on one grid.
-
-    Both series are cut into consecutive ``window_s`` segments. For each segment pair
-    the mean Fisher z over lags ``-max_lag_s..max_lag_s`` (within the segment, each
-    shifted piece detrended) is taken; the real pairings (segment i of a with segment
-    i of b) are compared with every pairing of different segments (i != j, the
-    segment-shuffling surrogates): ``(mean z_real - mean z_surr) / sd(z_surr)``.
-
-    Parameters
-    ----------
-    hr_a, hr_b : arrays of float
-        HR (bpm) on the shared grid, NaN where missing; segments with NaN are skipped.
-    settings : SynchronySettings
-        Window, lag range and grid rate.
-
-    Returns
-    -------
-    float
-        Effect size; NaN with fewer than 3 usable segments.
-
-    References
-    ----------
-    Tschacher, W., & Haken, H. (2019). The Process of Psychotherapy (SUSY, ch. 6).
-    Moulder et al. (2018), Psychological Methods 23:757.
-    """
-    w = round(settings.window_s * settings.fs_hz)
-    m = round(settings.max_lag_s * settings.fs_hz)
-    n_seg = min(hr_a.size, hr_b.size) // w
-    segs = [
-        (hr_a[i * w : (i + 1) * w], hr_b[i * w : (i + 1) * w])
-        for i in range(n_seg)
-        if np.isfinite(hr_a[i * w : (i + 1) * w]).all()
-        and np.isfinite(hr_b[i * w : (i + 1) * w]).all()
-    ]
-    if len(segs) < 3:
-        return math.nan
-    n = w - 2 * m  # a's piece sits in the middle; b's pieces shift by -m..+m samples
-    pieces_a = np.stack([_detrend_unit(sa[m : m + n]) for sa, _ in segs])
-    lag_z = np.empty((len(segs), len(segs)))
-    for j, (_, sb) in enumerate(segs):
-        shifted = np.stack([_detrend_unit(sb[k : k + n]) for k in range(2 * m + 1)])
-        lag_z[:, j] = np.nanmean(_fisher(pieces_a @ shifted.T), axis=1)
-    real = np.diag(lag_z)
-    surr = lag_z[~np.eye(len(segs), dtype=bool)]
-    sd = float(np.std(surr, ddof=1))
-    return float((real.mean() - surr.mean()) / sd) if sd > 0 else math.nan

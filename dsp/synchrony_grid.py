@@ -4,8 +4,9 @@ Each person's artifact-corrected instantaneous heart rate (60000 / RR, bpm) is l
 interpolated between beats onto a grid shared by both people: grid point ``k`` is at
 ``k / fs_hz`` s on the LSL clock, so two people on two machines share it. A grid point
 is missing inside a gap, across an interval longer than ``max_interval_s``, or while
-either neighbouring beat has poor signal. :func:`dsp.synchrony.grid_pair` builds the
-same grid for a whole session at once.
+either neighbouring beat has poor signal. :class:`GridInterpolator` applies these rules
+beat by beat (for the live estimator's bounded :class:`_Grid` and the session test);
+:func:`dsp.synchrony.grid_pair` builds the same grid for a whole session at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,59 @@ import math
 import numpy as np
 
 from dsp.synchrony_types import SynchronySettings
+
+
+class GridInterpolator:
+    """One person's corrected beats as heart rate on the shared grid, beat by beat.
+
+    60000 / RR interpolated linearly between beats at grid points ``k / fs_hz`` (s); a
+    point is missing (NaN) across an interval longer than ``max_interval_s``, after lost
+    beats, or while either neighbouring beat has poor signal.
+    """
+
+    def __init__(self, settings: SynchronySettings) -> None:
+        self.fs, self.max_interval_s = settings.fs_hz, settings.max_interval_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every beat."""
+        self.start: int | None = None  # grid index of the first point
+        self.end: int | None = None  # next grid index to fill
+        self._t, self._hr, self._ok = math.nan, math.nan, False
+
+    def push(self, t: float, rr_ms: float, ok: bool, gap_before: bool) -> np.ndarray:
+        """One beat at ``t`` (s); returns the grid points it completes, from :attr:`end` on.
+
+        Every grid point up to ``t`` is filled (NaN where missing): after a silence of
+        an hour, an hour of NaN.
+        """
+        hr = 60000.0 / rr_ms if rr_ms > 0 else math.nan
+        k_new = math.floor(t * self.fs) + 1  # grid points <= t get filled
+        out = _NONE
+        if self.end is None:
+            self.start = self.end = k_new
+        elif k_new > self.end and t > self._t:
+            usable = (
+                ok
+                and self._ok
+                and not gap_before
+                and t - self._t <= self.max_interval_s
+                and math.isfinite(hr)
+            )
+            k = np.arange(self.end, k_new)
+            if usable:
+                t0, hr0, dt = self._t, self._hr, t - self._t
+                out = hr0 + (k / self.fs - t0) / dt * (hr - hr0)
+            else:
+                out = np.full(k.size, math.nan)
+            self.end = k_new
+        if t > self._t or not math.isfinite(self._t):
+            self._t, self._hr, self._ok = t, hr, ok
+        return out
+
+
+_NONE = np.empty(0)
+_NONE.flags.writeable = False
 
 
 class _Grid:
@@ -44,7 +98,7 @@ class _Grid:
     def reset(self) -> None:
         self.start, self.end = 0, None  # grid index of buffer position 0; next to fill
         self.ref = math.nan  # subtracted from the samples (precision of the sums)
-        self._t, self._hr, self._ok = math.nan, math.nan, False
+        self._interp = GridInterpolator(self.settings)
         self._restart()
 
     def _restart(self) -> None:
@@ -59,30 +113,14 @@ class _Grid:
 
     def push(self, t: float, rr_ms: float, ok: bool, gap_before: bool) -> None:
         """Add one corrected beat: fill grid points up to ``t`` (s)."""
-        fs = self.settings.fs_hz
-        hr = 60000.0 / rr_ms if rr_ms > 0 else math.nan
-        k_new = math.floor(t * fs) + 1  # grid points <= t get filled
+        vals = self._interp.push(t, rr_ms, ok, gap_before)
         if self.end is None:
-            self.end = self.start = k_new
-        elif k_new > self.end and t > self._t:
-            usable = (
-                ok
-                and self._ok
-                and not gap_before
-                and t - self._t <= self.settings.max_interval_s
-                and math.isfinite(hr)
-            )
-            skip = max(0, k_new - self.end - self.capacity)  # a gap longer than the buffer
-            if usable:
-                t0, hr0, dt, dhr = self._t, self._hr, t - self._t, hr - self._hr
-                vals = [hr0 + (k / fs - t0) / dt * dhr for k in range(self.end, k_new)]
-                if not math.isfinite(self.ref):
-                    self.ref = vals[0]
-            else:
-                vals = [math.nan] * (k_new - self.end - skip)
-            self._write(vals, skip)
-        if t > self._t or not math.isfinite(self._t):
-            self._t, self._hr, self._ok = t, hr, ok
+            self.end = self.start = self._interp.start
+        elif vals.size:
+            skip = max(0, vals.size - self.capacity)  # a gap longer than the buffer
+            if not math.isfinite(self.ref) and math.isfinite(vals[0]):
+                self.ref = float(vals[0])
+            self._write(vals[skip:].tolist(), skip)
 
     def _make_room(self, n: int) -> None:
         """Shift the newest ``capacity`` samples to the front when ``n`` more do not fit."""

@@ -1,4 +1,4 @@
-"""Synchrony parameters and the estimate the live estimator gives each step.
+"""Synchrony parameters, the live estimate of each step and the session-level result.
 
 The method is described in :mod:`dsp.synchrony_estimator`; defaults follow SCIENCE.md §5.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["SynchronyEstimate", "SynchronySettings"]
+__all__ = ["NO_SESSION", "SessionSynchrony", "SynchronyEstimate", "SynchronySettings"]
 
 
 @dataclass(frozen=True)
@@ -28,19 +28,17 @@ class SynchronySettings:
     n_surrogates : int
         Surrogate windows per estimate (N).
     min_offset_s : float
-        Smallest time shift of a surrogate window, s.
+        Smallest time shift of a surrogate window, s; also the smallest rotation of the
+        session test.
     history_s : float
-        History the surrogates are drawn from (the ring buffer), s.
+        History the surrogates are drawn from (the ring buffer), s; also the largest
+        rotation of the session test.
     min_history_s : float
         Joint history needed before the first estimate, s (warm-up).
     ewma_tau_s : float
         Time constant of the index smoothing, s.
     max_interval_s : float
         Longer intervals between beats are not interpolated (missing data), s.
-    spread : bool
-        True (default): surrogates spread over all usable history, half from each
-        direction. False: the straightforward design, kept for comparison in the
-        benchmark: b's windows at consecutive shifts from ``min_offset_s`` back.
     """
 
     fs_hz: float = 4.0
@@ -53,7 +51,6 @@ class SynchronySettings:
     min_history_s: float = 180.0
     ewma_tau_s: float = 15.0
     max_interval_s: float = 3.0
-    spread: bool = True
 
     def __post_init__(self) -> None:
         if self.n_surrogates < 20:
@@ -101,3 +98,39 @@ class SynchronyEstimate:
     def estimated(self) -> bool:
         """True when there is an estimate (not paused)."""
         return math.isfinite(self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSynchrony:
+    """The session-level synchrony test (see :func:`dsp.synchrony.session_synchrony`).
+
+    Attributes
+    ----------
+    r : float
+        Back-transformed mean Fisher z of the 30-s segments at the lag found.
+    ci_low, ci_high : float
+        95 % interval of r (Student t over the segments' z, at that lag).
+    p_value : float
+        ``(1 + #(rotated >= observed)) / (N + 1)`` against b circularly rotated by
+        60 s ... 10 min; the lag search is part of the statistic.
+    lag_s : float
+        Lag with the largest mean z, s; > 0 means b follows a.
+    n_segments : int
+        30-s segments used (0: no result yet).
+    """
+
+    r: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    lag_s: float
+    n_segments: int
+
+    @property
+    def estimated(self) -> bool:
+        """True when there is a result (enough joint data)."""
+        return math.isfinite(self.p_value)
+
+
+#: No result (too little joint data so far).
+NO_SESSION = SessionSynchrony(math.nan, math.nan, math.nan, math.nan, math.nan, 0)

@@ -111,6 +111,7 @@ class ReplaySession:
         self.t_last = max(times) if times else math.nan
         self.cursor = 0
         self.retired: set[str] = set()
+        self.fast_until = -math.inf  # seek: as fast as possible up to this stream time
         self._wall_start = math.nan
         self._changed: asyncio.Condition | None = None
         self._waiting = 0  # subjects waiting for their turn
@@ -150,13 +151,25 @@ class ReplaySession:
                     self._waiting -= 1
             payload = item.payload
             if self.speed > 0 and isinstance(payload, Beat):
-                due = self._wall_start + (payload.t - self.t_first) / self.speed
-                delay = due - now()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                if payload.t < self.fast_until:  # seeking: the pace resumes from here
+                    self._wall_start = now() - (payload.t - self.t_first) / self.speed
+                else:
+                    due = self._wall_start + (payload.t - self.t_first) / self.speed
+                    delay = due - now()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
             self.cursor += 1
             self._changed.notify_all()
             return payload
+
+    def seek(self, t: float) -> None:
+        """Replay as fast as possible up to stream time ``t``, then at :attr:`speed` again.
+
+        Every beat still goes through the pipeline, so what shows at ``t`` is what the
+        session showed. Only forward: an earlier ``t`` changes nothing (replay the file
+        again to go back). Safe to call from another thread (one attribute store).
+        """
+        self.fast_until = t
 
     def _skip_retired(self) -> None:
         while self.cursor < len(self.items) and self.items[self.cursor].subject in self.retired:

@@ -126,12 +126,37 @@ def test_summary_equals_the_live_session(session):
     )
     assert analysis.summary["subjects"]["therapist"]["zones"] is None
     assert [m["text"] for m in analysis.summary["markers"]] == ["topic: work", "calm again"]
-    # the dyad: the engine's synchrony stream, the session effect size and its p
-    sync = analysis.summary["synchrony"]
-    assert sync == synchrony_summary(live)
-    assert sync["pair"] == ["client", "therapist"] and sync["segments"] >= 30
+    # the dyad: the engine's synchrony stream and the session test, whole and between
+    # the markers; the whole-session result is the one the live window showed last
+    sync = dict(analysis.summary["synchrony"])  # a copy: the module fixture is shared
+    expected = synchrony_summary(live, analysis.markers)
+    parts = sync.pop("between_markers")
+    expected_parts = expected.pop("between_markers")
+    assert sync == expected
+    # the same results; elapsed times count from each one's first beat (t0)
+    for part, same in zip(parts, expected_parts, strict=True):
+        assert {k: v for k, v in part.items() if not k.endswith("_s")} == {
+            k: v for k, v in same.items() if not k.endswith("_s")
+        }
+    assert sync["pair"] == ["client", "therapist"]
     assert 0 < sync["mean_index"] < 1 and 50 < sync["estimated_percent"] <= 100
-    assert sync["effect_size"] is not None and 0 < sync["p_value"] < 1
+    whole = sync["session"]
+    assert whole["n_segments"] >= 30 and 0 < whole["p_value"] <= 1
+    assert whole["ci_low"] < whole["r"] < whole["ci_high"]
+    shown = engine.snapshot.synchrony.session
+    assert (whole["r"], whole["p_value"], whole["n_segments"]) == (
+        round(shown.r, 6),
+        round(shown.p_value, 6),
+        shown.n_segments,
+    )
+    assert [(p["from"], p["to"]) for p in parts] == [
+        ("start", "topic: work"),
+        ("topic: work", "calm again"),
+        ("calm again", "end"),
+    ]
+    assert parts[0]["start_s"] is None and parts[1]["start_s"] == parts[0]["end_s"] > 0
+    assert all(p["n_segments"] >= 6 for p in parts[:2])
+    assert sum(p["n_segments"] for p in parts) <= whole["n_segments"]
     # coherence and breathing rate while paced (client only)
     coherence = client["coherence"]
     assert coherence["estimates"] >= 20 and 0 < coherence["mean_peak_fraction"] < 1
@@ -178,7 +203,8 @@ def test_html_has_every_section_and_real_figures(session):
         _not_blank(_svgs(html, fig))
     sync = _svgs(html, "synchrony-figure")
     assert "significant (0.95)" in sync and "therapist follows client" in sync
-    assert "<table id='synchrony-table'>" in html and "effect size" in html
+    assert "<table id='synchrony-table'>" in html and "whole session" in html
+    assert "topic: work → calm again" in html and "Session so far (" in html
     tacho = _svgs(html, "tachogram-client")
     assert tacho.count("fill='#d62728'") > 5  # artifacts marked
     for label in ("topic: work", "calm again"):  # markers as labelled lines
@@ -339,3 +365,30 @@ def test_progress_bar_waits_two_seconds_then_draws():
     bar(0.5)
     bar(1.0)
     assert out.text.count("\r") == 2 and " 50%" in out.text and out.text.endswith("100%   2.5 s\n")
+
+
+def test_nonlinear_measures_equal_the_batch_functions(session):
+    from dsp.nonlinear import dfa_alpha1, poincare
+
+    summary = session["analysis"].summary["subjects"]["therapist"]["nonlinear"]
+    results = [r for r in session["results"] if r.subject == "therapist"]
+    rr = np.array([r.beat.rr_ms for r in results])
+    clean = np.array([r.beat.artifact is None for r in results])
+    gap = np.array([r.gap_before for r in results])
+    pairs = clean[:-1] & clean[1:] & ~gap[1:]
+    sd1, sd2 = poincare(rr, pairs)
+    assert summary["sd1_ms"] == pytest.approx(sd1, rel=1e-6)
+    assert summary["sd2_ms"] == pytest.approx(sd2, rel=1e-6)
+    assert summary["sd2_sd1"] == pytest.approx(sd2 / sd1, rel=1e-5)
+    # DFA alpha1: mean over the qualifying 5-min segments (the spectra's segments)
+    assert (
+        summary["dfa_segments"]
+        == session["analysis"].summary["subjects"]["therapist"]["frequency_domain"]["segments_used"]
+    )
+    assert summary["dfa_segments"] >= 3
+    t = np.array([r.beat.t for r in results])
+    first = rr[(t >= t[0]) & (t < t[0] + 300.0)]
+    assert 0.5 < dfa_alpha1(first) < 1.6
+    assert 0.5 < summary["dfa_alpha1"] < 1.6
+    html = (session["folder"] / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Poincaré SD1 (ms)" in html and "DFA α1" in html and "Peng et al. 1995" in html

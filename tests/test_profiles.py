@@ -47,3 +47,18 @@ def test_missing_and_bad_names(tmp_path):
     path.write_text('{"format": 1, "name": "x", "baseline": {"hr_bpm": 60}}')
     with pytest.raises(ProfileError, match="lacks 'hr_scale_bpm'"):
         store.load("wrong")
+
+
+def test_the_listing_shows_names_as_saved_and_rmssd_in_ms(tmp_path, capsys):
+    from app.cli import main
+
+    store = ProfileStore(tmp_path)
+    store.save(Profile("sam k.").calibrated(BASELINE))
+    store.save(Profile("alex r.", band_widen=0.5).calibrated(BASELINE))
+    store.save(Profile("Bo"))
+    assert store.names() == ["alex r.", "Bo", "sam k."]  # not the file names' order or stems
+    assert main(["--profiles", str(tmp_path), "profiles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["alex r.", "Bo", "sam k."]
+    assert "HR 64 bpm, RMSSD 37 ms, band ±0.5" in lines[0]  # exp(3.6) = 36.6 ms
+    assert "not calibrated" in lines[1] and "ln RMSSD" not in lines[2]

@@ -154,6 +154,7 @@ def test_full_disk_stops_the_recording_not_the_session(tmp_path):
             "--json",
             "--record",
             str(path),
+            "--no-history",  # the history's own recording would hit the same limit
         ],
         capture_output=True,
         text=True,

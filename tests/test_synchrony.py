@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from dsp.synchrony import session_effect_size, synchrony
+from dsp.synchrony import synchrony
 from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit, _sliding_dot
 from dsp.synchrony_grid import _Grid
 from dsp.synchrony_types import SynchronySettings
@@ -25,11 +25,9 @@ from sensors.simulated import (
 SEED_A, SEED_B = 100, 500
 
 
-def dyad(seed, couple=0.0, lag_s=0.0, duration_s=900.0, **opts):
-    """Pair ``seed``: b follows a's slow HR with ``couple`` and ``lag_s`` (dyad_settings)."""
-    return simulate_dyad(
-        dyad_settings(SEED_A + seed, SEED_B + seed, couple, lag_s, **opts), duration_s
-    )
+def dyad(seed, r=0.0, lag_s=0.0, duration_s=900.0, **opts):
+    """Pair ``seed``: b follows a, coupled at ``r`` with ``lag_s`` (dyad_settings)."""
+    return simulate_dyad(dyad_settings(SEED_A + seed, SEED_B + seed, r, lag_s, **opts), duration_s)
 
 
 def significant_fraction(trace):
@@ -69,16 +67,14 @@ def test_grid_norms_and_sliding_dot_give_pearson_r_of_detrended_windows():
         assert grid.centre_ok[c] == expected
 
 
-def test_slow_heart_rate_is_a_unit_function_of_time_and_coupling_sets_correlation():
+def test_slow_heart_rate_is_a_unit_function_of_time_and_the_share_sets_correlation():
     slow = SlowHeartRate(7)
     t = np.arange(0, 3000, 0.5)
     x = np.array([slow(v) for v in t])
     assert x.std() == pytest.approx(1.0, abs=0.1)
     assert slow(123.4) == SlowHeartRate(7)(123.4)  # deterministic, no shared state
     follower = dyad_slow_bpm(
-        SimSettings(seed=2, slow_bpm=1.0, couple=0.49, lag_s=2.0, partner_seed=7),
-        SlowHeartRate(2),
-        SlowHeartRate(7),
+        SimSettings(seed=2, slow_bpm=1.0, lag_s=2.0), SlowHeartRate(2), SlowHeartRate(7), 0.49
     )
     y = np.array([follower(v) for v in t])
     lagged = np.array([slow(v - 2.0) for v in t])
@@ -86,7 +82,7 @@ def test_slow_heart_rate_is_a_unit_function_of_time_and_coupling_sets_correlatio
 
 
 def test_online_equals_batch_in_any_arrival_order():
-    t_a, rr_a, t_b, rr_b = dyad(3, couple=0.5, lag_s=2.0, duration_s=330.0)
+    t_a, rr_a, t_b, rr_b = dyad(3, r=0.5, lag_s=2.0, duration_s=330.0)
     trace = synchrony(t_a, rr_a, t_b, rr_b, corrected=True)
     est = SynchronyEstimator()
     online = []
@@ -106,7 +102,7 @@ def test_online_equals_batch_in_any_arrival_order():
 
 def test_independent_pairs_rarely_cross_the_significance_line():
     # One session's excursions last tens of seconds (overlapping windows, smoothing),
-    # so the rate is judged over several pairs pooled, as the issue asks.
+    # so the rate is judged over several pairs pooled; 20 pairs in bench/synchrony.py.
     indices = [synchrony(*dyad(seed, duration_s=720.0)).index for seed in range(4)]
     pooled = np.concatenate([i[np.isfinite(i)] for i in indices])
     assert pooled.size > 4 * 500
@@ -122,16 +118,20 @@ def test_same_fixed_breathing_rate_is_not_synchrony():
     assert np.nanmedian(trace.r_peak) > 0.5
 
 
-@pytest.mark.parametrize(("couple", "lag_s"), [(0.8, 0.0), (0.8, 2.0), (0.8, 4.0)])
-def test_coupled_pairs_are_detected_with_their_lag(couple, lag_s):
-    trace = synchrony(*dyad(5, couple=couple, lag_s=lag_s, duration_s=600.0))
-    assert significant_fraction(trace) >= 0.85
-    sig = trace.index >= 0.95
-    assert np.median(trace.lag_s[sig]) == pytest.approx(lag_s, abs=0.5)
+@pytest.mark.parametrize("lag_s", [0.0, 2.0, 4.0])
+def test_pairs_coupled_at_r_075_are_detected_with_their_lag(lag_s):
+    # pooled over three pairs: one 10-min pair's realised r scatters by about +-0.03
+    traces = [synchrony(*dyad(seed, r=0.75, lag_s=lag_s, duration_s=600.0)) for seed in (5, 6, 7)]
+    index = np.concatenate([tr.index for tr in traces])
+    lags = np.concatenate([tr.lag_s for tr in traces])
+    ok = np.isfinite(index)
+    assert ok.sum() > 1000
+    assert np.mean(index[ok] >= 0.95) >= 0.85  # 95-97 % pooled over 20 pairs (bench)
+    assert np.median(lags[index >= 0.95]) == pytest.approx(lag_s, abs=0.5)
 
 
 def test_lag_sign_a_follows_b_is_negative():
-    t_a, rr_a, t_b, rr_b = dyad(6, couple=0.8, lag_s=3.0, duration_s=600.0)
+    t_a, rr_a, t_b, rr_b = dyad(6, r=0.75, lag_s=3.0, duration_s=600.0)
     trace = synchrony(t_b, rr_b, t_a, rr_a)  # swapped: now a (the leader) is "b"
     sig = trace.index >= 0.95
     assert sig.sum() > 100
@@ -145,7 +145,7 @@ def test_artifacts_on_one_side_do_not_create_synchrony():
 
 def test_a_gap_pauses_and_the_estimate_resumes():
     drop = {"scenario": "dropout", "onset_s": 400.0, "gap_s": 10.0}
-    trace = synchrony(*dyad(8, couple=0.8, lag_s=1.0, duration_s=600.0, b_opts=drop))
+    trace = synchrony(*dyad(8, r=0.75, lag_s=1.0, duration_s=600.0, b_opts=drop))
     t = trace.times - trace.times[0]
     before = (t > 250) & (t < 395)
     during = (t > 405) & (t < 430)  # windows that hold the hole
@@ -207,9 +207,41 @@ def test_memory_is_bounded():
     assert est.latest is not None and est.latest.estimated
 
 
-def test_session_effect_size_separates_coupled_from_independent():
-    coupled = synchrony(*dyad(10, couple=0.8, lag_s=2.0, duration_s=600.0), corrected=True)
-    independent = synchrony(*dyad(10, duration_s=600.0), corrected=True)
-    assert coupled.effect_size > 0.5
-    assert abs(independent.effect_size) < 0.5
-    assert math.isnan(session_effect_size(np.ones(50), np.ones(50)))
+def test_each_surrogate_is_smoothed_along_one_fixed_time_shift():
+    # The surrogate for shift d is the EWMA, step by step, of the peak z of a's current
+    # window against b's window d earlier: computed here directly with np.corrcoef.
+    t_a, rr_a, t_b, rr_b = dyad(11, duration_s=330.0)
+    settings = SynchronySettings()
+    est = SynchronyEstimator(settings)
+    beats = sorted(
+        [(x, 0, y) for x, y in zip(t_a, rr_a, strict=True)]
+        + [(x, 1, y) for x, y in zip(t_b, rr_b, strict=True)]
+    )
+    d, w, m = 300, 120, 20  # shift 75 s; window and lag range in samples
+    alpha = 1 - math.exp(-settings.step_s / settings.ewma_tau_s)
+    expected, checked = math.nan, 0
+    hr_a = np.interp(np.arange(0, 1400) / 4, t_a, 60000 / rr_a)
+    hr_b = np.interp(np.arange(0, 1400) / 4, t_b, 60000 / rr_b)
+    i = np.arange(w)
+
+    def detrended(x):
+        return x - np.polyval(np.polyfit(i, x, 1), i)
+
+    for x, which, y in beats:
+        out = est.push(which, float(x), float(y))
+        for e in out:
+            cur = round(e.t * 4) - m - w  # a's current window starts here
+            if cur - d - m < round(t_b[0] * 4) + 1:
+                continue
+            a_win = detrended(hr_a[cur : cur + w])
+            peak = max(
+                np.corrcoef(a_win, detrended(hr_b[cur - d + k : cur - d + k + w]))[0, 1]
+                for k in range(-m, m + 1)
+            )
+            z = math.atanh(peak)
+            expected = z if math.isnan(expected) else expected + alpha * (z - expected)
+            if e is out[-1]:  # the estimator holds the newest step's values
+                assert est._z_shift[0][d] == pytest.approx(z, abs=1e-6)
+                assert est._ez_shift[0][d] == pytest.approx(expected, abs=1e-6)
+                checked += 1
+    assert checked > 100

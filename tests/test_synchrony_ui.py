@@ -7,10 +7,11 @@ import numpy as np
 from app.engine import Engine
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
-from dsp.synchrony_types import SynchronyEstimate
+from app.sync_words import lag_words, session_words
+from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
 from sensors.simulated import SimSettings, SimulatedSource
 from ui.main_window import MainWindow
-from ui.synchrony_view import lag_words, synchrony_words
+from ui.synchrony_view import session_line, synchrony_words
 
 
 class Capture:
@@ -39,7 +40,7 @@ class Capture:
 def test_dyad_window_shows_synchrony_lag_and_markers(qtbot, tmp_path):
     therapist = SimSettings(seed=11, slow_bpm=6.0, subject="therapist")
     client = SimSettings(
-        seed=12, slow_bpm=6.0, couple=0.8, lag_s=2.0, partner_seed=11, subject="client"
+        seed=12, slow_bpm=6.0, r=0.75, lag_s=2.0, partner=therapist, subject="client"
     )
     capture = Capture()
     engine = Engine(
@@ -53,8 +54,11 @@ def test_dyad_window_shows_synchrony_lag_and_markers(qtbot, tmp_path):
     assert "no estimate" in panel.words.text()
     runner.start()
     window.show()
-    qtbot.waitUntil(lambda: "Synchronous" in panel.words.text(), timeout=30000)
+    assert session_line(None) in panel.session.text()
+    qtbot.waitUntil(lambda: "synchronous (index" in panel.words.text(), timeout=30000)
     assert "client follows therapist by" in panel.words.text()
+    qtbot.waitUntil(lambda: "Session so far (" in panel.session.text(), timeout=30000)
+    assert "95 % interval" in panel.session.text() and "p = " in panel.session.text()
     x, y = panel.curve.getData()
     assert x is not None and np.nanmax(y) >= 0.95 and x.max() <= 0
     panel.speech.click()
@@ -77,16 +81,26 @@ def test_one_person_has_no_synchrony_panel(qtbot, tmp_path):
     window.close()
 
 
-def test_words_for_lag_and_pause():
+def test_words_for_lag_pause_and_the_session():
     empty = np.empty(0)
     nan = math.nan
     paused = SynchronyEstimate(10.0, nan, nan, nan, nan, nan, 0)
     view = SynchronyView("therapist", "client", paused, empty, empty, empty, empty)
     assert "no estimate" in synchrony_words(view)
-    assert lag_words(view, 2.13) == "client follows therapist by 2.1 s"
-    assert lag_words(view, -1.0) == "therapist follows client by 1.0 s"
-    assert "together" in lag_words(view, 0.25)
+    assert lag_words("therapist", "client", 2.13) == "client follows therapist by 2.1 s"
+    assert lag_words("therapist", "client", -1.0) == "therapist follows client by 1.0 s"
+    assert "together" in lag_words("therapist", "client", 0.25)
     weak = SynchronyEstimate(10.0, 0.6, 0.5, 0.3, 1.0, 0.4, 200)
-    assert synchrony_words(SynchronyView("a", "b", weak, *[empty] * 4)).startswith(
-        "Not significant (index 0.60)"
+    words = synchrony_words(SynchronyView("a", "b", weak, *[empty] * 4))
+    assert words == "Last 30 s: not detectable in 30 s (index 0.60)"
+    assert "no synchrony" not in words and "0.3" not in words  # never a raw peak r
+    assert "needs about 3 minutes" in session_line(view)
+    found = SessionSynchrony(0.42, 0.31, 0.52, 0.005, 2.0, 20)
+    assert session_words("therapist", "client", found) == (
+        "Session so far (10.0 min): synchronous, r = 0.42 (95 % interval 0.31 to 0.52), "
+        "p = 0.005; client follows therapist by 2.0 s"
+    )
+    weak_session = SessionSynchrony(0.08, -0.05, 0.21, 0.41, -1.0, 9)
+    assert session_words("a", "b", weak_session).startswith(
+        "Session so far (4.5 min): not significant, r = 0.08"
     )

@@ -23,6 +23,7 @@ def run_gui(
     config_path: Path | None = None,
     lsl: bool = False,
     record: Path | None = None,
+    history: bool = True,
 ) -> int:
     """Run the window until it is closed; returns the process exit code.
 
@@ -44,6 +45,8 @@ def run_gui(
         Turn the LSL outlets on from the start.
     record : Path or None
         Start recording to this XDF file.
+    history : bool
+        False keeps nothing of this session in the history (``run --no-history``).
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heartsync")
@@ -56,6 +59,8 @@ def run_gui(
 
     runner = EngineThread(engine, duration_s, on_finished=finished, keep_alive=True)
     window = MainWindow(runner, profiles=profiles_dir, config_path=config_path)
+    if not history:
+        window.history.set_enabled(False, save=False)
     for subject, name in (profiles or {}).items():
         window.columns[subject].profile.reload(select=name)
         window.columns[subject].profile.use(name)

@@ -68,6 +68,34 @@ class SteadyRange:
         return self.range
 
 
+#: Longest time between two beats not counted as missing beats, beyond their own RR, s.
+GAP_S = 1.0
+
+
+def legend_title(items: list[tuple[str, str, str]]) -> str:
+    """A legend as the plot's title line, above the data (a legend inside covers traces).
+
+    ``items``: (colour, mark such as "━" or "✕", name) per trace.
+    """
+    return "&nbsp;&nbsp;".join(
+        f"<span style='color:{colour}'>{mark}</span>&nbsp;{name}" for colour, mark, name in items
+    )
+
+
+def with_gaps(t: np.ndarray, y: np.ndarray, rr_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``t`` and ``y`` with a NaN where beats are missing, so the line leaves a gap.
+
+    A gap: the time between two beats exceeds the later beat's RR by more than
+    :data:`GAP_S` (beats lost in a dropout, a strap that lost contact).
+    """
+    if t.size < 2:
+        return t, y
+    holes = np.flatnonzero(np.diff(t) - rr_ms[1:] / 1000.0 > GAP_S) + 1
+    if holes.size == 0:
+        return t, y
+    return np.insert(t, holes, np.nan), np.insert(y.astype(float), holes, np.nan)
+
+
 class TachogramPlot(pg.PlotWidget):
     """RR intervals of the last ``window_s`` seconds, scrolling with stream time.
 
@@ -91,13 +119,21 @@ class TachogramPlot(pg.PlotWidget):
         plot.setXRange(-window_s, 0, padding=0)
         plot.setMouseEnabled(x=False, y=True)
         plot.setClipToView(True)
-        plot.addLegend(offset=(10, 5))
+        plot.setTitle(
+            legend_title(
+                [
+                    (BLUE, "━", "RR corrected"),
+                    (GREY, "━", "raw, as received"),
+                    (VERMILION, "✕", "raw value of a corrected beat"),
+                ]
+            ),
+            size="9pt",
+        )
+        # missing beats are holes in the lines (NaN), not straight lines across them
         self.raw_line = plot.plot(
-            pen=pg.mkPen(GREY, width=1), name="RR (raw, as received)", skipFiniteCheck=True
+            pen=pg.mkPen(GREY, width=1), name="RR (raw, as received)", connect="finite"
         )
-        self.curve = plot.plot(
-            pen=pg.mkPen(BLUE, width=2), name="RR (corrected)", skipFiniteCheck=True
-        )
+        self.curve = plot.plot(pen=pg.mkPen(BLUE, width=2), name="RR (corrected)", connect="finite")
         self.raw = plot.plot(
             pen=None,
             symbol="x",
@@ -112,8 +148,9 @@ class TachogramPlot(pg.PlotWidget):
     def show_snapshot(self, subject: SubjectSnapshot, now_s: float) -> None:
         """Draw one subject's history relative to ``now_s`` (stream seconds)."""
         x = subject.t_s - now_s
-        self.raw_line.setData(subject.raw_t_s - now_s, subject.raw_rr_ms)
-        self.curve.setData(x, subject.rr_ms)
+        raw_x = subject.raw_t_s - now_s
+        self.raw_line.setData(*with_gaps(raw_x, subject.raw_rr_ms, subject.raw_rr_ms))
+        self.curve.setData(*with_gaps(x, subject.rr_ms, subject.rr_ms))
         marked = subject.artifact & np.isfinite(subject.rr_raw_ms)
         self.raw.setData(x[marked], subject.rr_raw_ms[marked])
         shown = subject.rr_ms if subject.rr_ms.size else subject.raw_rr_ms

@@ -1,9 +1,11 @@
 """The dyad's heart-rate synchrony on screen (shown when there are two people).
 
 The index over the last ten minutes with the 0.95 significance line, the current state
-and lag in words ("client follows by 2.1 s"), and shared marker buttons for the two
-things that create mechanical synchrony: paced breathing together and speech turns.
-The widget only reads :class:`app.snapshot.SynchronyView`; it computes nothing.
+and lag in words ("client follows therapist by 2.1 s"; below the line "not detectable
+in 30 s", never "no synchrony"), beside it the session so far (r, 95 % interval, p and
+the lag in words; SCIENCE.md §5), and shared marker buttons for the two things that
+create mechanical synchrony: paced breathing together and speech turns. The widget
+only reads :class:`app.snapshot.SynchronyView`; it computes nothing.
 """
 
 import math
@@ -14,33 +16,30 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
+from app.sync_words import SIGNIFICANT, index_words, session_words
+from ui.plain_words import countdown
 from ui.plots import BLUE, VERMILION, steady_axes
 
-#: The significance line of the index (p ~ 0.055 with 200 surrogates).
-SIGNIFICANT = 0.95
-#: Lags shorter than this are "together", s.
-SAME_TIME_S = 0.5
 
+def synchrony_words(view: SynchronyView | None, warmup_left_s: float = math.nan) -> str:
+    """One line for the current estimate: significance and lag, or "no estimate".
 
-def lag_words(view: SynchronyView, lag_s: float) -> str:
-    """The lag in words: who follows whom, by how long (``lag_s > 0``: b follows a)."""
-    if not math.isfinite(lag_s):
-        return ""
-    if abs(lag_s) < SAME_TIME_S:
-        return "moving together (lag under 0.5 s)"
-    follower, leader = (view.b, view.a) if lag_s > 0 else (view.a, view.b)
-    return f"{follower} follows {leader} by {abs(lag_s):.1f} s"
-
-
-def synchrony_words(view: SynchronyView | None) -> str:
-    """One line for the current estimate: significance and lag, or "no estimate"."""
+    ``warmup_left_s``: seconds until both people have the history the first estimate
+    needs (counted down: "Synchrony in 2:10").
+    """
     latest = None if view is None else view.latest
-    if latest is None or not latest.estimated:
-        return "Synchrony: no estimate (warming up, a gap or a poor signal)"
-    lag = lag_words(view, latest.lag_s)
-    if latest.index >= SIGNIFICANT:
-        return f"Synchronous (index {latest.index:.2f}, r = {latest.r_peak:.2f}): {lag}"
-    return f"Not significant (index {latest.index:.2f})"
+    if (latest is None or not latest.estimated) and warmup_left_s > 0:
+        return countdown("Synchrony", warmup_left_s) + " (it needs 3 min of both people)"
+    if view is None:
+        return index_words("", "", None)
+    return index_words(view.a, view.b, latest)
+
+
+def session_line(view: SynchronyView | None) -> str:
+    """One line for the session so far."""
+    if view is None:
+        return session_words("", "", None)
+    return session_words(view.a, view.b, view.session)
 
 
 class SynchronyPanel(QWidget):
@@ -63,6 +62,13 @@ class SynchronyPanel(QWidget):
         font = self.words.font()
         font.setPointSizeF(font.pointSizeF() * 1.3)
         self.words.setFont(font)
+        self.session = QLabel(session_line(None))
+        self.session.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.session.setFont(font)
+        self.session.setToolTip(
+            "The session-level test (SCIENCE.md §5): all 30-s segments so far, the lag "
+            "searched once, p against the partner's heart rate rotated by 1-10 min"
+        )
         self.paced = QPushButton("Paced breathing together")
         self.paced.setCheckable(True)
         self.paced.setToolTip(
@@ -94,8 +100,11 @@ class SynchronyPanel(QWidget):
         steady_axes(item)
         self._drawn = None  # the history last drawn
         self.plot.setMinimumHeight(140)
+        lines = QVBoxLayout()
+        lines.addWidget(self.words)
+        lines.addWidget(self.session)
         top = QHBoxLayout()
-        top.addWidget(self.words, stretch=1)
+        top.addLayout(lines, stretch=1)
         top.addWidget(self.paced)
         top.addWidget(self.speech)
         layout = QVBoxLayout(self)
@@ -111,9 +120,12 @@ class SynchronyPanel(QWidget):
         self.runner.call(engine.mark, "paced breathing start" if on else "paced breathing end")
         self.runner.call(engine.set_paced, on)
 
-    def show_view(self, view: SynchronyView | None, now_s: float) -> None:
+    def show_view(
+        self, view: SynchronyView | None, now_s: float, warmup_left_s: float = math.nan
+    ) -> None:
         """Draw the newest synchrony history relative to ``now_s`` (stream seconds)."""
-        self.words.setText(synchrony_words(view))
+        self.words.setText(synchrony_words(view, warmup_left_s))
+        self.session.setText(session_line(view))
         if view is None or not math.isfinite(now_s) or view.t_s.size == 0:
             return
         if view is self._drawn:  # one new estimate a second: redraw only then

@@ -187,7 +187,7 @@ def build_summary(analysis_path: Path, stats: SessionStats, markers: list[Marker
         "subjects": subjects,
         "markers": [{"elapsed_s": round(m.t - stats.t0, 3), "text": m.text} for m in markers],
         "paced_min": round(paced_min, 6),
-        "synchrony": synchrony_summary(stats),
+        "synchrony": synchrony_summary(stats, markers),
     }
 
 
@@ -300,8 +300,11 @@ def analyze(
     return analysis
 
 
-def main(path: Path, out_dir: Path | None, as_json: bool) -> int:
-    """The ``analyze`` command: exit code 0, or 1 with a one-line error on stderr."""
+def main(path: Path, out_dir: Path | None, as_json: bool, pdf: bool = False) -> int:
+    """The ``analyze`` command: exit code 0, or 1 with a one-line error on stderr.
+
+    With ``pdf`` the report is also written as ``report.pdf`` (:mod:`app.report.pdf`).
+    """
     bar = ProgressBar(sys.stderr)
     logging.getLogger("app.engine").setLevel(logging.WARNING)  # no replay connect/stop lines
     try:
@@ -314,10 +317,22 @@ def main(path: Path, out_dir: Path | None, as_json: bool) -> int:
         return 1
     for note in analysis.notes:
         log.warning("%s", note)
+    if pdf:
+        from app.report.pdf import PdfError, write_pdf
+
+        try:
+            analysis.files["pdf"] = write_pdf(
+                analysis.files["report"], analysis.files["report"].with_suffix(".pdf")
+            )
+        except PdfError as exc:
+            print(f"heartsync: error: {exc}", file=sys.stderr)
+            return 1
     if as_json:
         print(json.dumps(analysis.summary, indent=2))
     else:
         print(f"report: {analysis.files['report']}")
         print(f"per-beat CSV: {analysis.files['beats_csv']}")
         print(f"per-window CSV: {analysis.files['windows_csv']}")
+        if "pdf" in analysis.files:
+            print(f"PDF: {analysis.files['pdf']}")
     return 0

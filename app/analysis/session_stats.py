@@ -11,6 +11,7 @@ per-window CSV rows go straight to their files.
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -23,6 +24,7 @@ from dsp.arousal_estimator import ArousalSettings
 from dsp.arousal_state import Zone
 from dsp.beat_result import BeatResult
 from dsp.hrv import frequency_domain
+from dsp.nonlinear import PoincareSums, dfa_alpha1
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,8 @@ class SubjectStats:
     seg_start: float = math.nan
     segments: int = 0
     spectra: list = field(default_factory=list)
+    poincare: PoincareSums = field(default_factory=PoincareSums)
+    dfa: list = field(default_factory=list)
     window: _Window | None = None
     breathing: BreathingStats = field(init=False)
 
@@ -152,7 +156,7 @@ class SessionStats:
         The dyad in the engine's order (a, b) for synchrony (default: the first two
         subjects seen).
     dyad : bool
-        Keep the corrected beats for the session synchrony effect size; False when the
+        Keep the corrected beats for the session synchrony test; False when the
         session is known to hold one person (saves work on long recordings).
     """
 
@@ -231,6 +235,10 @@ class SessionStats:
         kind = event.get("event")
         who = event.get("subject")
         if kind == "paced":
+            if self.t0 is not None and (t < self.t0 or not self.subjects):
+                # in force when the recording began (a replay re-applies it before the
+                # first beat, on another clock): counted from the recording's start
+                t = self.t0
             on = bool(event.get("paced"))
             if on and who not in self._paced_since:
                 self._paced_since[who] = t
@@ -270,6 +278,8 @@ class SessionStats:
         for who, since in list(self._paced_since.items()):
             self.paced_spans.append((who, since, end))
             del self._paced_since[who]
+        if self.t0 is not None:  # a live session's pacer may have begun before Record
+            self.paced_spans = [(w, max(a, self.t0), b) for w, a, b in self.paced_spans]
         self._flush_rows()
         for stream in (self._beats_csv, self._windows_csv):
             if stream is not None:
@@ -287,6 +297,7 @@ class SessionStats:
             s.diff_n += 1
             s.diff_sq += d * d
             s.diff_50 += abs(d) > 50.0
+            s.poincare.add(s.prev_nn, rr)
         s.prev_nn = rr
 
     def _add_arousal(self, s: SubjectStats, result: BeatResult, k: int) -> None:
@@ -331,6 +342,7 @@ class SessionStats:
                     s.spectra.append(
                         [spectrum[k] for k in ("vlf", "lf", "hf", "lf_hf", "hf_peak_hz")]
                     )
+                    s.dfa.append(dfa_alpha1(np.array(s.seg_rr)))
         s.seg_t, s.seg_rr, s.seg_clean, s.seg_start = [], [], 0, math.nan
 
     def _add_window(self, s: SubjectStats, result: BeatResult) -> None:
@@ -448,6 +460,7 @@ class SessionStats:
                 "segments": s.segments,
                 "segment_s": SEGMENT_S,
             },
+            "nonlinear": _nonlinear(s),
             "zones": None,
             "coherence": s.breathing.summary(),
         }
@@ -461,6 +474,19 @@ class SessionStats:
         return out
 
 
+def _nonlinear(s: SubjectStats) -> dict:
+    """Poincaré SD1/SD2 over every clean successive pair; DFA α1 per 5-min segment."""
+    sd1, sd2 = s.poincare.result()
+    dfa = np.array(s.dfa, float)
+    return {
+        "sd1_ms": json_number(sd1),
+        "sd2_ms": json_number(sd2),
+        "sd2_sd1": json_number(sd2 / sd1 if sd1 > 0 else math.nan),
+        "dfa_alpha1": json_number(_mean_finite(dfa)),
+        "dfa_segments": int(np.isfinite(dfa).sum()),
+    }
+
+
 def _pair(stats: "SessionStats") -> tuple[str, str] | None:
     names = list(stats.subjects)
     if len(names) != 2:
@@ -468,12 +494,13 @@ def _pair(stats: "SessionStats") -> tuple[str, str] | None:
     return stats.pair if stats.pair is not None else (names[0], names[1])
 
 
-def synchrony_summary(stats: "SessionStats") -> dict | None:
-    """The dyad's session synchrony (None for one person or without estimates)."""
+def synchrony_summary(stats: "SessionStats", markers: Sequence = ()) -> dict | None:
+    """The dyad's session synchrony, whole and between ``markers`` (None for one person)."""
     pair = _pair(stats)
     if pair is None or stats.sync is None or not stats.sync.samples:
         return None
-    return stats.sync.summary(pair)
+    t0 = stats.t0 if stats.t0 is not None else 0.0
+    return stats.sync.summary(pair, markers, t0)
 
 
 def _mean_finite(values: np.ndarray) -> float:

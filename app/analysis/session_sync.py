@@ -2,22 +2,25 @@
 
 The engine's live estimator (:class:`dsp.synchrony.SynchronyEstimator`) publishes one
 sample per second on the synchrony stream; this keeps their binned series and running
-means. The session effect size (SUSY-style, :func:`dsp.synchrony.session_effect_size`)
-needs both people's heart rate on the shared 4 Hz grid: the corrected beats are kept
-as compact arrays (18 bytes a beat: 3.6 MB for a 24-hour dyad) and gridded at the end
+means. The session-level test (:func:`dsp.synchrony.session_synchrony`, SCIENCE.md §5)
+is given for the whole recording and for each stretch between two markers: it needs
+both people's heart rate on the shared 4 Hz grid, so the corrected beats are kept as
+compact arrays (18 bytes a beat: 3.6 MB for a 24-hour dyad) and gridded at the end
 exactly as :func:`dsp.synchrony.synchrony` does.
 """
 
+import itertools
 import math
 from array import array
+from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import norm
 
 from app.analysis.bins import Bins, json_number
 from dsp.beat_result import BeatResult
-from dsp.synchrony import grid_pair, session_effect_size
-from dsp.synchrony_types import SynchronySettings
+from dsp.synchrony import grid_pair
+from dsp.synchrony_session import SessionAccumulator
+from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronySettings
 
 #: Index at or above which a window counts as significant synchrony.
 SIGNIFICANT = 0.95
@@ -44,10 +47,10 @@ class SynchronyStats:
         self.significant = 0
         self.lag_sum = 0.0
         self.beats: dict[str, tuple[array, array, array, array]] = {}
-        self._effect: tuple[float, int] | None = None
+        self._grid: tuple[float, np.ndarray, np.ndarray] | None = None
 
     def add_sample(self, t: float, values: tuple) -> None:
-        """One sample of the synchrony stream: index, raw index, r, lag (s), p."""
+        """One sample of the synchrony stream: index, raw index, r, lag (s), p, session ..."""
         index, _raw, _r, lag, _p = (float(v) for v in values[:5])
         self.samples += 1
         k = self.bins.index(t)
@@ -72,38 +75,65 @@ class SynchronyStats:
         rr.append(result.beat.rr_ms)
         ok.append(bool(result.quality.ok and result.contact is not False))
         gap.append(bool(result.gap_before))
-        self._effect = None
+        self._grid = None
 
-    def effect_size(self, pair: tuple[str, str]) -> tuple[float, float, int]:
-        """Session effect size, its one-sided p and the number of 30-s segments used.
+    def session(
+        self, pair: tuple[str, str], start_s: float = -math.inf, end_s: float = math.inf
+    ) -> SessionSynchrony:
+        """The session-level test over the beats kept, between two times (s, LSL clock).
 
-        ``p`` treats the real segments' mean Fisher z as a mean of independent segments:
-        ``z = effect_size * sqrt(n_segments)``, ``p = 1 - Phi(z)`` (a normal approximation
-        of the segment-shuffling test).
+        The whole session by default; a stretch (e.g. between two markers) otherwise,
+        on the same grid. :data:`NO_SESSION` when it is too short (about 3 min).
         """
-        if self._effect is None:
+        if self._grid is None:
             streams = []
             for name in pair:
                 t, rr, ok, gap = self.beats.get(name, ((), (), (), ()))
                 streams.append(list(zip(t, rr, map(bool, ok), map(bool, gap), strict=True)))
             hr_a, hr_b = grid_pair(streams, self.settings)
-            effect = session_effect_size(hr_a, hr_b, self.settings)
-            w = round(self.settings.window_s * self.settings.fs_hz)
-            n = min(hr_a.size, hr_b.size) // w
-            usable = sum(
-                bool(np.isfinite(hr_a[i * w : (i + 1) * w]).all())
-                and bool(np.isfinite(hr_b[i * w : (i + 1) * w]).all())
-                for i in range(n)
-            )
-            self._effect = (effect, usable)
-        effect, usable = self._effect
-        p = float(norm.sf(effect * math.sqrt(usable))) if math.isfinite(effect) else math.nan
-        return effect, p, usable
+            fs = self.settings.fs_hz
+            first = max((math.floor(s[0][0] * fs) + 1 for s in streams if s), default=0)
+            self._grid = (first / fs, hr_a, hr_b)
+        t0, hr_a, hr_b = self._grid
+        fs = self.settings.fs_hz
+        lo = max(0, math.ceil((start_s - t0) * fs)) if math.isfinite(start_s) else 0
+        hi = min(hr_a.size, math.floor((end_s - t0) * fs)) if math.isfinite(end_s) else hr_a.size
+        if hi - lo <= 0:
+            return NO_SESSION
+        acc = SessionAccumulator(self.settings)
+        acc.extend(hr_a[lo:hi], hr_b[lo:hi])
+        return acc.result()
 
-    def summary(self, pair: tuple[str, str]) -> dict:
-        """Session synchrony numbers (None where not estimable)."""
-        effect, p, segments = self.effect_size(pair)
+    def summary(self, pair: tuple[str, str], markers: Sequence = (), t0: float = 0.0) -> dict:
+        """Session synchrony numbers (None where not estimable).
+
+        Parameters
+        ----------
+        pair : tuple of str
+            The dyad (a, b); ``lag_s > 0`` means b follows a.
+        markers : sequence of objects with ``t`` (s) and ``text``
+            The recording's markers: the session test is also given for each stretch
+            from the start to the first marker, between consecutive markers, and from
+            the last marker to the end.
+        t0 : float
+            Session start, s (elapsed times in the summary count from it).
+        """
         n = self.estimated
+        times = sorted(markers, key=lambda m: m.t)
+        edges = [(-math.inf, "start")] + [(m.t, m.text) for m in times] + [(math.inf, "end")]
+        between = []
+        for (lo, lo_text), (hi, hi_text) in itertools.pairwise(edges):
+            if not times:
+                break
+            between.append(
+                {
+                    "from": lo_text,
+                    "to": hi_text,
+                    "start_s": None if not math.isfinite(lo) else round(lo - t0, 3),
+                    "end_s": None if not math.isfinite(hi) else round(hi - t0, 3),
+                    **session_record(self.session(pair, lo, hi)),
+                }
+            )
         return {
             "pair": list(pair),
             "estimated_percent": json_number(
@@ -112,8 +142,19 @@ class SynchronyStats:
             "mean_index": json_number(self.index_sum / n if n else math.nan),
             "significant_percent": json_number(100.0 * self.significant / n if n else math.nan),
             "mean_lag_s": json_number(self.lag_sum / n if n else math.nan),
-            "effect_size": json_number(effect),
-            "p_value": json_number(p),
-            "segments": segments,
+            "session": session_record(self.session(pair)),
+            "between_markers": between,
             "segment_s": self.settings.window_s,
         }
+
+
+def session_record(result: SessionSynchrony) -> dict:
+    """The session test as JSON-safe numbers (null where there is none)."""
+    return {
+        "r": json_number(result.r),
+        "ci_low": json_number(result.ci_low),
+        "ci_high": json_number(result.ci_high),
+        "p_value": json_number(result.p_value),
+        "lag_s": json_number(result.lag_s),
+        "n_segments": result.n_segments,
+    }

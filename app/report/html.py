@@ -18,7 +18,9 @@ from app.analysis.bins import ZONES
 from app.analysis.session_stats import SessionStats, SubjectStats
 from app.report.ecg import render_snippets
 from app.report.svg import Chart, hbars
+from app.sync_words import lag_words, session_words
 from dsp.arousal_state import Zone
+from dsp.synchrony_types import SessionSynchrony
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,25 @@ def _fmt(value: object, digits: int = 1) -> str:
     if isinstance(value, float):
         return "–" if not math.isfinite(value) else f"{value:,.{digits}f}"
     return escape(str(value))
+
+
+def p_text(p: object, named: bool = True) -> str:
+    """A p value as printed: "p = 0.012", "p < 0.0001" (never "0.0000"), "p –" without one.
+
+    ``named=False`` drops the "p" (and "="): "0.012", "< 0.0001", for a table cell.
+    """
+    if not isinstance(p, float) or not math.isfinite(p):
+        text = "= –"
+    elif p < 1e-4:
+        text = "< 0.0001"
+    else:
+        text = "= " + f"{p:.4f}".rstrip("0").rstrip(".")
+    return f"p {text}" if named else text.removeprefix("= ")
+
+
+def people(n: int) -> str:
+    """The count of people in words: "1 person", "2 people"."""
+    return "1 person" if n == 1 else f"{n} people"
 
 
 def _range(*arrays: np.ndarray, pad: float = 0.05) -> tuple[float, float]:
@@ -212,6 +233,13 @@ def _summary_table(analysis) -> str:
             f"{d['frequency_domain']['segments_used']} of {d['frequency_domain']['segments']}"
         ),
     )
+    for key, label, digits in (
+        ("sd1_ms", "Poincaré SD1 (ms)", 1),
+        ("sd2_ms", "Poincaré SD2 (ms)", 1),
+        ("sd2_sd1", "SD2/SD1", 2),
+        ("dfa_alpha1", "DFA α1", 2),
+    ):
+        row(label, lambda d, k=key: d["nonlinear"][k], digits)
     for zone in ZONES:
         row(
             f"minutes {ZONE_WORDS[zone]}",
@@ -238,19 +266,48 @@ def _summary_table(analysis) -> str:
         "<p class='small'>Time domain: every clean beat of the session, differences only "
         "between neighbouring clean beats. Frequency domain: mean of 5-min segments with "
         "≥ 95 % clean beats and no gap (Task Force 1996); VLF needs longer segments and is "
-        "not reported from 5-min ones.</p>"
+        "not reported from 5-min ones. Poincaré plot (RR<sub>n</sub> against "
+        "RR<sub>n+1</sub>): SD1 the spread across the line of identity (beat-to-beat, "
+        "vagal), SD2 along it (Brennan, Palaniswami &amp; Kamen 2001, IEEE Trans Biomed Eng "
+        "48:1342), over every pair of neighbouring clean beats. DFA α1: short-term "
+        "(4-16 beats) scaling exponent of detrended fluctuation analysis (Peng et al. 1995, "
+        "Chaos 5:82), the mean over the same 5-min segments; about 1 at rest, towards 0.5 "
+        "when beats become uncorrelated.</p>"
     )
     sync = analysis.summary.get("synchrony")
     if sync:
-        table += (
-            "<table id='synchrony-table'><tr><th>synchrony</th><th>value</th></tr>"
-            f"<tr><td>effect size (SUSY-style)</td><td>{_fmt(sync['effect_size'], 2)}</td></tr>"
-            f"<tr><td>p (one-sided)</td><td>{_fmt(sync['p_value'], 4)}</td></tr>"
-            f"<tr><td>mean index</td><td>{_fmt(sync['mean_index'], 2)}</td></tr>"
-            f"<tr><td>time significant (%)</td><td>{_fmt(sync['significant_percent'])}</td></tr>"
-            f"<tr><td>mean lag (s)</td><td>{_fmt(sync['mean_lag_s'], 2)}</td></tr></table>"
-        )
+        table += _synchrony_table(sync)
     return table
+
+
+def _synchrony_table(sync: dict) -> str:
+    """The session test for the whole session and between markers, and the index."""
+    a, b = sync["pair"]
+    rows = [("whole session", sync["session"])] + [
+        (f"{part['from']} → {part['to']}", part) for part in sync["between_markers"]
+    ]
+    body = "".join(
+        f"<tr><td>{escape(label)}</td><td>{_fmt(res['r'], 2)}</td>"
+        f"<td>{_fmt(res['ci_low'], 2)} to {_fmt(res['ci_high'], 2)}</td>"
+        f"<td>{p_text(res['p_value'], named=False)}</td>"
+        f"<td>{escape(lag_words(a, b, _num(res['lag_s'])) or '–')}</td>"
+        f"<td>{res['n_segments']}</td></tr>"
+        for label, res in rows
+    )
+    return (
+        "<table id='synchrony-table'><tr><th>synchrony (session test)</th><th>r</th>"
+        "<th>95 % interval</th><th>p</th><th>lag</th><th>30-s segments</th></tr>"
+        f"{body}</table>"
+        "<p class='small'>r: mean Fisher z of the 30-s segments at the lag found "
+        "(searched once, ±5 s); p against the partner's heart rate circularly rotated by "
+        "1–10 min (SCIENCE.md §5); empty where a stretch is shorter than about 3 min. "
+        f"Live index: mean {_fmt(sync['mean_index'], 2)}, at or above 0.95 "
+        f"{_fmt(sync['significant_percent'])} % of the time.</p>"
+    )
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _paced_section(ctx: _Context, analysis) -> str:
@@ -319,9 +376,17 @@ def _synchrony_section(ctx: _Context, analysis) -> str:
         "synchrony-figure",
         index.render() + lag.render(),
         f"Heart-rate synchrony of {a} and {b}: surrogate index (windowed cross-correlation, "
-        "30 s, lags ±5 s; 0.95 marks significance) and the lag of the peak. Session effect "
-        f"size {_fmt(sync['effect_size'], 2)} (p {_fmt(sync['p_value'], 3)}, "
-        f"{sync['segments']} segments of 30 s).",
+        "30 s, lags ±5 s; 0.95 marks significance; below it a 30-s window cannot show "
+        "synchrony) and the lag of the peak. "
+        + escape(session_words(a, b, _session(sync["session"]))),
+    )
+
+
+def _session(record: dict) -> SessionSynchrony:
+    """A session record of the summary back as the result."""
+    return SessionSynchrony(
+        *(_num(record[k]) for k in ("r", "ci_low", "ci_high", "p_value", "lag_s")),
+        record["n_segments"],
     )
 
 
@@ -345,7 +410,7 @@ def render_report(analysis) -> str:
         f"<title>heartsync session report: {escape(analysis.path.name)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Session report: {escape(analysis.path.name)}</h1>",
-        f"<p class='small'>{ctx.end_min:.1f} min, {len(stats.subjects)} person(s): "
+        f"<p class='small'>{ctx.end_min:.1f} min, {people(len(stats.subjects))}: "
         f"{escape(', '.join(stats.subjects))}. Made "
         f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by heartsync from the recording, "
         "replayed through the same pipeline as the live session. heartsync is not a "

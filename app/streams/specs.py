@@ -34,6 +34,7 @@ from sensors.base import BeatSource, SourceStatus
 
 if TYPE_CHECKING:
     from dsp.beat_result import BeatResult
+    from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
 
 log = logging.getLogger(__name__)
 
@@ -280,14 +281,46 @@ SYNCHRONY = StreamSpec(
         Channel("r_peak", "r", "synchrony"),
         Channel("lag", "s", "lag"),
         Channel("p", "probability", "synchrony"),
+        Channel("session_r", "r", "synchrony"),
+        Channel("session_ci_low", "r", "synchrony"),
+        Channel("session_ci_high", "r", "synchrony"),
+        Channel("session_p", "probability", "synchrony"),
+        Channel("session_lag", "s", "lag"),
+        Channel("session_segments", "count", "synchrony"),
     ),
     scope=SESSION,
     notes=(
         ("about", "heart-rate synchrony of the dyad, one sample per second (docs/synchrony.md)"),
         ("index", "smoothed surrogate percentile in [0, 1]; >= 0.95 significant; NaN no estimate"),
         ("lag", "s; > 0 means the second subject follows the first"),
+        (
+            "session",
+            "session so far (updated every 30 s): r at the lag found, its 95 % interval, p "
+            "against the partner rotated by 60 s - 10 min, lag, 30-s segments; NaN before ~3 min",
+        ),
     ),
 )
+
+
+def synchrony_sample(
+    estimate: "SynchronyEstimate", session: "SessionSynchrony | None"
+) -> tuple[float, ...]:
+    """One sample of :data:`SYNCHRONY`: the live estimate and the session so far."""
+    s = session
+    return (
+        estimate.index,
+        estimate.index_raw,
+        estimate.r_peak,
+        estimate.lag_s,
+        estimate.p_value,
+        *(
+            (math.nan,) * 5 + (0.0,)
+            if s is None
+            else (s.r, s.ci_low, s.ci_high, s.p_value, s.lag_s, float(s.n_segments))
+        ),
+    )
+
+
 PACER = StreamSpec(
     "pacer",
     "Pacer",

@@ -3,9 +3,10 @@
 One recipe for the dyads of the synchrony tests and benchmarks: :func:`dyad_settings`
 makes the pair, :func:`simulate_dyad` runs it. Both people have slow heart-rate
 fluctuations of ``slow_bpm``; ``b`` differs from ``a`` (72 bpm, 14 breaths/min) and,
-when ``couple`` > 0, follows ``a``'s slow heart rate ``lag_s`` later
-(:func:`sensors.simulated.slow_hr.dyad_slow_bpm`). ``couple = 0`` gives an independent
-pair.
+when ``r`` > 0, follows ``a``'s slow heart rate ``lag_s`` later, so that the two
+people's heart rate correlates at ``r`` at that lag as the synchrony detector sees it
+(SCIENCE.md §5; :func:`sensors.simulated.strap.follow_share`). ``r = 0`` gives an
+independent pair.
 """
 
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ DYAD_SLOW_BPM = 6.0
 def dyad_settings(
     seed_a: int,
     seed_b: int,
-    couple: float = 0.0,
+    r: float = 0.0,
     lag_s: float = 0.0,
     *,
     slow_bpm: float = DYAD_SLOW_BPM,
@@ -38,8 +39,9 @@ def dyad_settings(
     ----------
     seed_a, seed_b : int
         The two people's seeds.
-    couple : float
-        Fraction (0-1) of ``b``'s slow HR variance that follows ``a``'s; 0 = independent.
+    r : float
+        The coupling: correlation of the two people's 4 Hz heart rate at ``lag_s``,
+        every 30 s detrended, expected over the session; 0 = independent.
     lag_s : float
         How many seconds ``b``'s slow HR trails ``a``'s, s.
     slow_bpm : float
@@ -58,9 +60,9 @@ def dyad_settings(
         **{
             "seed": seed_b,
             "slow_bpm": slow_bpm,
-            "couple": couple,
+            "r": r,
             "lag_s": lag_s,
-            "partner_seed": seed_a if couple > 0 else None,
+            "partner": a if r > 0 else None,
             "subject": "b",
             "hr_bpm": 72.0,
             "breath_per_min": 14.0,

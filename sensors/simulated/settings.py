@@ -62,13 +62,16 @@ class SimSettings:
         RMS of slow heart-rate fluctuations (mostly below 0.15 Hz, the part of HR that moves
         with a person's state and that synchrony measures), beats/min. 0 (default)
         leaves them out.
-    couple : float
-        Dyad mode: fraction (0-1) of this person's slow HR variance that follows the
-        partner's slow HR (their correlation is ``sqrt(couple)``); 0 = independent.
+    r : float
+        Dyad mode: the coupling, as the correlation (0-1) of this person's and the
+        partner's 4 Hz heart rate at the true lag, as the synchrony detector sees it
+        (every 30 s linearly detrended), expected over a session (SCIENCE.md §5). Part of
+        this person's slow fluctuation follows the partner's, as much as gives this r
+        (:func:`sensors.simulated.coupling.follow_share`); 0 = independent.
     lag_s : float
         Dyad mode: how many seconds this person's slow HR trails the partner's, s.
-    partner_seed : int or None
-        Dyad mode: the partner's ``seed`` (whose slow HR this person follows).
+    partner : SimSettings or None
+        Dyad mode: the partner (whose slow HR this person follows).
     """
 
     seed: int = 0
@@ -88,9 +91,9 @@ class SimSettings:
     latency_ms: float = 30.0
     subject: str = "self"
     slow_bpm: float = 0.0
-    couple: float = 0.0
+    r: float = 0.0
     lag_s: float = 0.0
-    partner_seed: int | None = None
+    partner: "SimSettings | None" = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -98,12 +101,12 @@ class SimSettings:
             problems.append(f"scenario {self.scenario!r} is not one of {', '.join(SCENARIOS)}")
         if not 25 <= self.hr_bpm <= 220:
             problems.append(f"hr {self.hr_bpm!r} bpm is outside 25-220")
-        if not 0 <= self.couple <= 1:
-            problems.append(f"couple {self.couple!r} is outside 0-1")
+        if not 0 <= self.r < 1:
+            problems.append(f"r {self.r!r} is outside 0-1")
         if not 0 <= self.lag_s <= 30:
             problems.append(f"lag {self.lag_s!r} s is outside 0-30")
-        if self.couple > 0 and self.partner_seed is None:
-            problems.append("couple needs a partner (partner=SEED or the other sim subject)")
+        if self.r > 0 and self.partner is None:
+            problems.append("r needs a partner (partner=SEED or the other sim subject)")
         if not 0 <= self.artifact_rate <= 0.3:
             problems.append(f"artifacts {self.artifact_rate!r} is outside 0-0.3")
         for name in (
@@ -131,8 +134,11 @@ def settings_from_options(options: dict[str, str]) -> SimSettings:
     Keys: ``seed``, ``hr``, ``rsa``, ``lf``, ``noise``, ``breath``, ``resonance``,
     ``scenario`` (``paced:6`` sets the paced rate too), ``onset``, ``step``, ``gap``,
     ``artifacts``, ``subject``; dyad mode: ``slow`` (slow HR fluctuation, bpm RMS),
-    ``couple`` (0-1), ``lag`` (s) and ``partner`` (the partner's seed; the command line
-    fills it in from the other ``sim`` source, see :func:`app.sources.link_dyad`).
+    ``r`` (the coupling as a correlation, 0-1), ``lag`` (s) and ``partner`` (the
+    partner's seed). The command line fills ``partner`` in from the other ``sim`` source
+    and passes that person's own options as ``partner.KEY`` (see
+    :func:`app.sources.link_dyad`); without them the partner is a default person with
+    this one's ``slow``.
 
     Raises
     ------
@@ -154,11 +160,14 @@ def settings_from_options(options: dict[str, str]) -> SimSettings:
         "artifacts": ("artifact_rate", float),
         "subject": ("subject", str),
         "slow": ("slow_bpm", float),
-        "couple": ("couple", float),
+        "r": ("r", float),
         "lag": ("lag_s", float),
-        "partner": ("partner_seed", int),
+        "partner": ("partner", int),
     }
     values: dict[str, object] = {}
+    prefix = "partner."
+    partner = {k[len(prefix) :]: v for k, v in options.items() if k.startswith(prefix)}
+    options = {k: v for k, v in options.items() if not k.startswith(prefix)}
     for key, text in options.items():
         if key not in names:
             raise ValueError(f"unknown sim option {key!r}; expected one of {', '.join(names)}")
@@ -167,6 +176,11 @@ def settings_from_options(options: dict[str, str]) -> SimSettings:
             text, _, rate = text.partition(":")
             values["paced_per_min"] = _convert("scenario", rate, float)
         values[field_name] = _convert(key, text, kind)
+    if "partner" in values:  # the partner as the command line describes it, or a default
+        partner.setdefault("slow", options.get("slow", "0"))
+        partner = {k: v for k, v in partner.items() if k not in ("r", "lag", "partner")}
+        seed = values["partner"]
+        values["partner"] = dataclasses.replace(settings_from_options(partner), seed=seed)
     return dataclasses.replace(SimSettings(), **values)
 
 

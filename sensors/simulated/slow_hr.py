@@ -3,7 +3,8 @@
 The part of heart rate that moves with a person's state (mostly below 0.15 Hz) is what
 dyad synchrony measures (SCIENCE.md §5). :class:`SlowHeartRate` is one person's, a
 deterministic function of time from a seed; :func:`dyad_slow_bpm` mixes in the
-partner's, ``lag_s`` earlier, with the weight :attr:`SimSettings.couple` gives.
+partner's, ``lag_s`` earlier, with the share that gives the coupling r
+(:func:`sensors.simulated.strap.follow_share`).
 """
 
 import math
@@ -67,10 +68,13 @@ class SlowHeartRate:
 
 
 def dyad_slow_bpm(
-    settings: SimSettings, own: SlowHeartRate, partner: SlowHeartRate | None
+    settings: SimSettings, own: SlowHeartRate, partner: SlowHeartRate | None, share: float = 0.0
 ) -> Callable[[float], float]:
-    """Slow HR change of a person at time ``t`` (a function of t, beats/min)."""
-    c = settings.couple if partner is not None else 0.0
+    """Slow HR change of a person at time ``t`` (a function of t, beats/min).
+
+    ``share`` (0-1) of its variance follows ``partner`` ``settings.lag_s`` later.
+    """
+    c = share if partner is not None else 0.0
     own_w, partner_w = math.sqrt(1.0 - c), math.sqrt(c)
 
     def slow(t: float) -> float:

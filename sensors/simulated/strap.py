@@ -13,6 +13,8 @@ delivered after a small radio latency and stamped by :class:`sensors.beat_clock.
 or faster.
 """
 
+import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ __all__ = [
     "GroundTruth",
     "Notification",
     "SimulatedStrap",
+    "follow_share",
     "resonance_gain",
     "resonance_lead_s",
     "simulate",
@@ -126,13 +129,12 @@ class SimulatedStrap:
         self._pending: list[float] = []  # observed peaks not yet sent
         self._next_notify_s = 1.0 + self._rng.uniform(0, 1)
         self._hr_display = settings.hr_bpm
-        partner = (
-            SlowHeartRate(settings.partner_seed)
-            if settings.couple > 0 and settings.partner_seed is not None
-            else None
-        )
+        partner, share = None, 0.0
+        if settings.r > 0 and settings.partner is not None:
+            partner = SlowHeartRate(settings.partner.seed)
+            share = follow_share(settings.r, settings.partner, settings)
         self._slow = (
-            dyad_slow_bpm(settings, SlowHeartRate(settings.seed), partner)
+            dyad_slow_bpm(settings, SlowHeartRate(settings.seed), partner, share)
             if settings.slow_bpm > 0
             else None
         )
@@ -314,3 +316,70 @@ def simulate(
         t_s.extend(clock.stamp(start_s + note.arrival_s, note.rr_ms))
         rr_ms.extend(note.rr_ms)
     return {"t_s": np.array(t_s), "rr_ms": np.array(rr_ms), "truth": strap.truth}
+
+
+#: Share of a unit slow fluctuation's variance that the synchrony detector sees once the
+#: beats sample it, it is put on the 4 Hz grid and every 30 s is linearly detrended
+#: (measured: 0.70 at 65 and 72 bpm; tests/test_simulated_dyad.py checks the r it gives).
+SLOW_SEEN = 0.70
+#: Correlation of one slow fluctuation with itself as two people's beats sample it.
+SLOW_SAMPLED_R = 0.9975
+#: Seed and length of the run that measures a person's other variation (deterministic).
+_QUIET_SEED, _QUIET_S = 0x5EED, 600.0
+
+
+@functools.lru_cache(maxsize=32)
+def seen_variance(settings: SimSettings) -> tuple[float, float]:
+    """A person's heart-rate variance as the synchrony detector sees it, bpm^2.
+
+    Returns
+    -------
+    tuple of float
+        ``(slow, other)``: the slow fluctuation's (``SLOW_SEEN * slow_bpm^2``) and that
+        of everything else (breathing, the 0.1 Hz rhythm, beat noise), measured once on a
+        10-minute resting run of this person with a fixed seed: 4 Hz grid, consecutive
+        30-s segments linearly detrended (SCIENCE.md §5).
+    """
+    quiet = dataclasses.replace(
+        settings,
+        seed=_QUIET_SEED,
+        slow_bpm=0.0,
+        r=0.0,
+        partner=None,
+        scenario="rest",
+        artifact_rate=0.0,
+    )
+    run = simulate(quiet, _QUIET_S)
+    t, hr = run["t_s"], 60000.0 / run["rr_ms"]
+    grid = np.arange(math.floor(t[0] * 4) + 1, math.floor(t[-1] * 4) + 1) / 4.0
+    n = grid.size // 120
+    segments = np.interp(grid, t, hr)[: n * 120].reshape(n, 120)
+    i = np.arange(120) - 59.5
+    resid = segments - segments.mean(axis=1, keepdims=True)
+    resid -= np.outer(resid @ i / (i @ i), i)
+    return SLOW_SEEN * settings.slow_bpm**2, float(np.mean(resid**2))
+
+
+def follow_share(r: float, leader: SimSettings, follower: SimSettings) -> float:
+    """Share of the follower's slow-HR variance that copies the leader's, to give ``r``.
+
+    With ``f`` the slow fluctuation's share of what the detector sees of each person,
+    ``r = sqrt(share) * SLOW_SAMPLED_R * sqrt(f_leader * f_follower)``.
+
+    Raises
+    ------
+    ValueError
+        When the two people cannot show ``r`` (their other variation is too large for
+        their slow fluctuations): the message gives the largest r they can.
+    """
+    shares = []
+    for person in (leader, follower):
+        slow, other = seen_variance(person)
+        shares.append(slow / (slow + other) if slow > 0 else 0.0)
+    reach = SLOW_SAMPLED_R * math.sqrt(shares[0] * shares[1])
+    if r > reach:
+        raise ValueError(
+            f"r={r:g} is more than these two people can show (at most {reach:.2f}): "
+            "raise slow= on both"
+        )
+    return (r / reach) ** 2 if r > 0 else 0.0

@@ -1,0 +1,156 @@
+"""The session-level synchrony test (dsp/synchrony_session.py, SCIENCE.md §5).
+
+Seeded simulated dyads; the calibration over 200 sessions per condition is in
+``python -m bench.synchrony``.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from dsp.synchrony import grid_pair, session_synchrony
+from dsp.synchrony_session import SessionAccumulator, SessionSynchronyEstimator
+from dsp.synchrony_types import SynchronySettings
+from sensors.simulated import dyad_settings, simulate_dyad
+
+SEED_A, SEED_B = 300, 700
+
+
+def dyad(seed, r=0.0, lag_s=0.0, duration_s=600.0, **opts):
+    """Pair ``seed``: b follows a, coupled at ``r`` with ``lag_s``."""
+    return simulate_dyad(dyad_settings(SEED_A + seed, SEED_B + seed, r, lag_s, **opts), duration_s)
+
+
+def brute_force(hr_a, hr_b, settings):
+    """The test written out: np.roll for each rotation, np.corrcoef for each window."""
+    fs = settings.fs_hz
+    w, m = round(settings.window_s * fs), round(settings.max_lag_s * fs)
+    n = (min(hr_a.size, hr_b.size) - 2 * m) // w
+    size = n * w + 2 * m
+    a, b = hr_a[:size], hr_b[:size]
+    i = np.arange(w)
+
+    def detrended(x):
+        return x - np.polyval(np.polyfit(i, x, 1), i)
+
+    def mean_z(partner, rotation=0):
+        z, count = np.zeros(2 * m + 1), 0
+        for k in range(n):
+            seg, ctx = a[m + k * w : m + (k + 1) * w], partner[k * w : k * w + w + 2 * m]
+            if not (np.isfinite(seg).all() and np.isfinite(ctx).all()):
+                continue
+            if k * w - rotation < 0 < k * w - rotation + w + 2 * m:
+                continue  # this partner straddles the join of the rotated series
+            z += [
+                math.atanh(np.corrcoef(detrended(seg), detrended(ctx[j : j + w]))[0, 1])
+                for j in range(2 * m + 1)
+            ]
+            count += 1
+        return z / count, count
+
+    observed, count = mean_z(b)
+    r0 = round(settings.min_offset_s * fs)
+    top = min(size - r0, round(settings.history_s * fs))
+    rotations = np.arange(r0, top + 1)
+    pick = _spread(rotations.size, settings.n_surrogates)
+    surr = [mean_z(np.roll(b, int(s)), int(s))[0].max() for s in rotations[pick]]
+    best = int(np.argmax(observed))
+    p = (1 + sum(v >= observed[best] for v in surr)) / (len(surr) + 1)
+    return math.tanh(observed[best]), p, (best - m) / fs, count
+
+
+def _spread(size, n):
+    return (np.arange(n) * (size - 1) + (n - 1) // 2) // (n - 1)
+
+
+def test_the_incremental_test_equals_the_test_written_out():
+    # a short longest rotation (200 s) so that most segments take the incremental path
+    settings = SynchronySettings(n_surrogates=20, history_s=200.0)
+    t_a, rr_a, t_b, rr_b = dyad(1, r=0.4, lag_s=2.0, duration_s=660.0)
+    streams = [
+        [(x, y, True, False) for x, y in zip(t, rr, strict=True)]
+        for t, rr in ((t_a, rr_a), (t_b, rr_b))
+    ]
+    hr_a, hr_b = grid_pair(streams, settings)
+    hr_b[1000:1030] = np.nan  # a hole: segments and rotations that meet it are left out
+    acc = SessionAccumulator(settings)
+    acc.extend(hr_a, hr_b)
+    result = acc.result()
+    r, p, lag, count = brute_force(hr_a, hr_b, settings)
+    assert result.n_segments == count < (hr_a.size - 40) // 120
+    assert result.r == pytest.approx(r, abs=1e-9)
+    assert result.p_value == pytest.approx(p, abs=1e-12)
+    assert result.lag_s == lag
+
+
+def test_online_equals_batch_in_any_arrival_order():
+    drop = {"scenario": "dropout", "onset_s": 300.0, "gap_s": 10.0}
+    t_a, rr_a, t_b, rr_b = dyad(
+        2, r=0.4, lag_s=1.0, duration_s=720.0, b_opts={"artifact_rate": 0.03, **drop}
+    )
+    batch = session_synchrony(t_a, rr_a, t_b, rr_b)  # raw RR through the pipelines
+    from dsp.pipeline import process
+
+    results = [list(process(t, rr)) for t, rr in ((t_a, rr_a), (t_b, rr_b))]
+    est = SessionSynchronyEstimator()
+    updates = []
+    # beats arrive in 20-s bursts, b before a (two sources on one loop)
+    for start in np.arange(0, 740, 20.0):
+        for which in (1, 0):
+            for res in results[which]:
+                if start <= res.beat.t < start + 20:
+                    new = est.push(
+                        which, res.beat.t, res.beat.rr_ms, res.quality.ok, res.gap_before
+                    )
+                    if new is not None:
+                        updates.append(new)
+    assert est.latest == batch  # every field, bit for bit
+    assert batch.estimated and batch.n_segments >= 18
+    assert len(updates) >= 20  # one per completed 30-s segment
+    assert not updates[0].estimated and updates[-1] == batch  # none in the first minutes
+
+
+def test_independent_sessions_are_rarely_significant():
+    p = [
+        session_synchrony(*dyad(seed, duration_s=300.0), corrected=True).p_value
+        for seed in range(20)
+    ]
+    assert all(0 < v <= 1 for v in p)
+    assert sum(v <= 0.05 for v in p) <= 3  # 5.0 % over 200 sessions (bench)
+
+
+@pytest.mark.parametrize(("r", "duration_s"), [(0.3, 600.0), (0.4, 300.0)])
+def test_coupled_sessions_are_detected_with_their_lag_and_r(r, duration_s):
+    found = [
+        session_synchrony(
+            *dyad(seed, r=r, lag_s=2.0 * (seed % 3), duration_s=duration_s), corrected=True
+        )
+        for seed in range(10)
+    ]
+    assert sum(f.p_value <= 0.05 for f in found) >= 8  # 95 / 93.5 % over 200 (bench)
+    lags = np.array([f.lag_s for f in found]) - 2.0 * (np.arange(10) % 3)
+    assert np.mean(np.abs(lags) <= 0.5) >= 0.7
+    assert sum(f.ci_low <= r <= f.ci_high for f in found) >= 8
+    assert np.median([f.r for f in found]) == pytest.approx(r, abs=0.1)
+
+
+def test_too_short_gives_no_result_and_memory_is_bounded():
+    import tracemalloc
+
+    est = SessionSynchronyEstimator()
+    t = 0.0
+    assert not est.latest.estimated and math.isnan(est.latest.r) and est.latest.n_segments == 0
+    tracemalloc.start()
+    try:
+        used = []
+        for _ in range(4):  # 20 min each
+            for _ in range(1500):
+                t += 0.8
+                est.push(0, t, 800.0 + 30 * math.sin(0.3 * t) + 10 * math.sin(1.1 * t))
+                est.push(1, t + 0.1, 800.0 + 30 * math.cos(0.2 * t))
+            used.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    assert est.latest.estimated and est.latest.n_segments > 150
+    assert used[-1] - used[1] < 50_000  # bytes: nothing grows with the session
