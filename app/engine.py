@@ -139,6 +139,10 @@ class Engine:
         self._sync_history: SynchronyHistory | None = None
         self._sync_changed = False
         if len(subjects) == 2:
+            # the session estimate's confidence interval needs scipy.stats: loaded now,
+            # not by a lazy import on the engine loop in the middle of the session
+            import scipy.stats  # noqa: F401
+
             self._sync = SynchronyEstimator(settings.synchrony)
             self._session = SessionSynchronyEstimator(settings.synchrony)
             self._sync_pair = (subjects[0], subjects[1])
