@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from app.beat_gate import BeatGate
@@ -92,6 +92,9 @@ class Engine:
         Receivers of every processed beat and status change.
     settings : EngineSettings
         Engine settings.
+    pipelines : mapping of str to SubjectPipeline, optional
+        Ready-made pipelines for some subjects (offline analysis passes ones whose HRV
+        is computed in advance, :func:`dsp.pipeline_batch.precomputed_pipeline`).
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class Engine:
         sources: Sequence[BeatSource],
         sinks: Sequence[Sink] = (),
         settings: EngineSettings = EngineSettings(),
+        pipelines: Mapping[str, SubjectPipeline] | None = None,
     ) -> None:
         subjects = [s.subject for s in sources]
         if len(set(subjects)) != len(subjects):
@@ -107,11 +111,14 @@ class Engine:
             raise ValueError("the engine needs at least one source")
         self.settings = settings
         self.sinks = list(sinks)
+        ready = dict(pipelines or {})
         #: ECG and chest acceleration beside the beats (Polar PMD), and breathing from them.
         self.signals = SignalHub(self)
         self._subjects = {
             s.subject: _Subject(
-                s, SubjectPipeline(s.subject, settings.pipeline), SubjectHistory(settings.history_s)
+                s,
+                ready.get(s.subject) or SubjectPipeline(s.subject, settings.pipeline),
+                SubjectHistory(settings.history_s),
             )
             for s in sources
         }
@@ -135,6 +142,10 @@ class Engine:
         self._sync_history: SynchronyHistory | None = None
         self._sync_changed = False
         if len(subjects) == 2:
+            # the session estimate's confidence interval needs scipy.stats: loaded now,
+            # not by a lazy import on the engine loop in the middle of the session
+            import scipy.stats  # noqa: F401
+
             self._sync = SynchronyEstimator(settings.synchrony)
             self._session = SessionSynchronyEstimator(settings.synchrony)
             self._sync_pair = (subjects[0], subjects[1])
@@ -493,7 +504,10 @@ class Engine:
         # an estimate more than a few seconds old says nothing about this beat
         if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
             latest = None
-        return replace(result, synchrony=latest, sync_session=session)
+        r = result  # a new result, built directly (dataclasses.replace is slow per beat)
+        return BeatResult(
+            r.subject, r.beat, r.hrv, r.quality, r.gap_before, r.contact, r.arousal, latest, session
+        )
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         if self._sync is not None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from dsp.synchrony_estimator import _detrend_unit, _fisher, _sliding_dot, _spread
 from dsp.synchrony_grid import GridInterpolator
@@ -226,6 +225,10 @@ class SessionAccumulator:
         p = (1 + int(np.count_nonzero(surr >= mean[best]))) / (surr.size + 1)
         n = self._n
         sd = math.sqrt(max(self._z2[best] - n * mean[best] ** 2, 0.0) / (n - 1))
+        # imported here: one person's window never loads scipy (the engine loads it
+        # for a dyad before the session starts, so this never stalls the engine loop)
+        from scipy.stats import t as student_t
+
         half = float(student_t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
         z = float(mean[best])
         return SessionSynchrony(

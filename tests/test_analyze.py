@@ -164,6 +164,15 @@ def test_summary_equals_the_live_session(session):
     assert 2.0 < analysis.summary["paced_min"] < 6.0
 
 
+def test_batch_hrv_gives_the_beat_by_beat_report(session, tmp_path):
+    """The HRV table computed at once gives the same files as the live windows."""
+    fast = session["folder"] / "report"
+    slow = analyze(session["path"], tmp_path / "slow", batch_hrv=False)
+    assert slow.summary == session["analysis"].summary
+    for name in ("beats.csv", "windows.csv"):
+        assert (tmp_path / "slow" / name).read_text() == (fast / name).read_text()
+
+
 def _svgs(html, fig_id):
     block = re.search(rf"<figure id='{fig_id}'>(.*?)</figure>", html, re.S)
     assert block, f"figure {fig_id} missing"

@@ -118,6 +118,37 @@ def test_lomb_scargle_with_gaps_agrees_with_welch():
     assert lomb["hf_peak_hz"] == pytest.approx(0.22, abs=0.01)
 
 
+@pytest.mark.parametrize("n", [1200, 1201, 5000, 316_001])
+def test_detrend_and_welch_equal_scipy(n):
+    from scipy.signal import detrend, welch
+
+    from dsp.hrv import _detrend_linear, _welch_hann
+
+    rng = np.random.default_rng(n)
+    x = 800.0 + 0.01 * np.arange(n) + np.cumsum(rng.standard_normal(n))
+    ours = _detrend_linear(x)
+    np.testing.assert_allclose(ours, detrend(x, type="linear"), rtol=0, atol=1e-9)
+    nper = min(n, 1200)
+    f_ref, p_ref = welch(ours, fs=4.0, window="hann", nperseg=nper, noverlap=nper // 2, nfft=2048)
+    f, p = _welch_hann(ours, 4.0, nper, 2048)
+    np.testing.assert_array_equal(f, f_ref)
+    np.testing.assert_allclose(p, p_ref, rtol=1e-9, atol=1e-12 * p_ref.max())
+
+
+def test_lomb_scargle_equals_scipy():
+    from scipy.signal import lombscargle
+
+    from dsp.hrv import _lombscargle
+
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(0.0, 120.0, 140))
+    y = 30.0 * rng.standard_normal(140)
+    y -= y.mean()
+    omega = 2.0 * np.pi * np.linspace(0.01, 0.4, 48)
+    ref = lombscargle(t, y, omega)
+    np.testing.assert_allclose(_lombscargle(t, y, omega), ref, rtol=0, atol=1e-12 * ref.max())
+
+
 def test_frequency_domain_small_inputs_give_nan():
     fd = frequency_domain([800.0] * 5)
     assert math.isnan(fd["lf"]) and math.isnan(fd["hf"]) and fd["method"] == "none"

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from app.snapshot import WARMUP_S, SubjectSnapshot, Zone
 from ui.plain_words import format_minutes, plain_reason
-from ui.plots import BLUE, GREY, VERMILION, legend_title
+from ui.plots import BLUE, GREY, VERMILION, legend_title, steady_axes
 
 GREEN = "#009E73"
+REDRAW_TREND_S = 1.0  # long trends are redrawn at most this often (stream seconds)
 NO_PROFILE = "Choose a profile or calibrate to see your window"
 
 ZONE_STYLE = {
@@ -185,9 +186,18 @@ class ArousalPlot(pg.PlotWidget):
             skipFiniteCheck=True,
             connect="finite",
         )
+        steady_axes(plot)
+        self._y_range = (-4.0, 4.0)
+        self._drawn_s = -math.inf  # stream time of the last redraw
 
     def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
-        """Draw one subject's arousal history relative to ``now_s``."""
+        """Draw one subject's arousal history relative to ``now_s``.
+
+        A 10-minute trend: redrawn at most once a second of stream time.
+        """
+        if 0.0 <= now_s - self._drawn_s < REDRAW_TREND_S:
+            return
+        self._drawn_s = now_s
         lower, upper = s.band
         if (
             math.isfinite(lower)
@@ -209,7 +219,9 @@ class ArousalPlot(pg.PlotWidget):
         if finite.size:
             top = min(12.0, max(4.0, float(finite.max()) + 0.5))
             bottom = max(-12.0, min(-4.0, float(finite.min()) - 0.5))
-            self.getPlotItem().setYRange(bottom, top, padding=0)
+            if (bottom, top) != self._y_range:  # an unchanged range is not laid out again
+                self._y_range = (bottom, top)
+                self.getPlotItem().setYRange(bottom, top, padding=0)
 
 
 def subject_zone(s: SubjectSnapshot, silent_limit_s: float) -> tuple[Zone | None, str]:

@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self._first_beat_t: dict[str, float] = {}  # stream time, s: warm-up countdowns
         self.frames = 0
         self._shown: Snapshot | None = None
+        self._shown_subjects: dict[str, SubjectSnapshot] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(round(1000 / refresh_hz))
         self.timer.timeout.connect(self.refresh)
@@ -229,6 +230,10 @@ class MainWindow(QMainWindow):
             return
         self._shown = snapshot
         for s in snapshot.subjects:
+            # the engine keeps an unchanged subject's snapshot: nothing of theirs to redraw
+            if self._shown_subjects.get(s.subject) is s:
+                continue
+            self._shown_subjects[s.subject] = s
             self.columns[s.subject].show_snapshot(s, snapshot.t_s)
             if s.subject not in self._first_beat_t and s.t_s.size:
                 self._first_beat_t[s.subject] = float(s.t_s[0])

@@ -1,7 +1,17 @@
-"""pyqtgraph plots. Curves are created once; every refresh is one ``setData`` per curve."""
+"""pyqtgraph plots. Curves are created once; every refresh is one ``setData`` per curve.
+
+Repainting is what the window costs (a profile of the live window: most of the main
+thread in ``GraphicsView.paintEvent``, most of that replaying the axes' tick text and
+grid). So the axes are cached as pixmaps (:func:`steady_axes`) and re-laid out only
+when their range really moves (:class:`SteadyRange`), and each plot redraws only when
+its own data changed.
+"""
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 from app.snapshot import SubjectSnapshot
 
@@ -10,6 +20,52 @@ BLUE = "#0072B2"
 ORANGE = "#E69F00"
 VERMILION = "#D55E00"
 GREY = "#999999"
+
+
+def steady_axes(plot: pg.PlotItem) -> None:
+    """Cache a plot's axes (and legend) as device pixmaps.
+
+    An axis draws its grid lines across the whole view box, so every curve update
+    repaints it; cached, the repaint is a pixmap copy until the axis range or the size
+    changes (pyqtgraph then invalidates the cache itself).
+    """
+    cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(cache)
+    if plot.legend is not None:
+        plot.legend.setCacheMode(cache)
+
+
+class SteadyRange:
+    """An axis range that moves only when the data leave it or shrink well inside it.
+
+    Parameters
+    ----------
+    step : float
+        Range ends are multiples of this (data units), so small changes do not move it.
+    slack : float
+        The range is redone when the data span less than this fraction of it.
+    """
+
+    def __init__(self, step: float, slack: float = 0.5) -> None:
+        self.step = step
+        self.slack = slack
+        self.range: tuple[float, float] | None = None
+
+    def fit(self, low: float, high: float, pad: float = 0.0) -> tuple[float, float] | None:
+        """The new range for data in ``[low, high]`` (plus ``pad``), or None: keep it."""
+        current = self.range
+        if current is not None:
+            lo, hi = current
+            inside = lo <= low - pad / 2 and high + pad / 2 <= hi
+            if inside and (high - low + 2 * pad) >= self.slack * (hi - lo):
+                return None
+        lo = math.floor((low - pad) / self.step) * self.step
+        hi = math.ceil((high + pad) / self.step) * self.step
+        if current == (lo, hi):
+            return None
+        self.range = (lo, hi)
+        return self.range
 
 
 #: Longest time between two beats not counted as missing beats, beyond their own RR, s.
@@ -86,6 +142,8 @@ class TachogramPlot(pg.PlotWidget):
             symbolBrush=None,
             name="raw value of a corrected beat",
         )
+        steady_axes(plot)
+        self.y_range = SteadyRange(step=50.0)
 
     def show_snapshot(self, subject: SubjectSnapshot, now_s: float) -> None:
         """Draw one subject's history relative to ``now_s`` (stream seconds)."""
@@ -98,5 +156,6 @@ class TachogramPlot(pg.PlotWidget):
         shown = subject.rr_ms if subject.rr_ms.size else subject.raw_rr_ms
         if shown.size:
             low, high = np.percentile(shown, [1, 99])
-            pad = max(50.0, 0.15 * (high - low))
-            self.getPlotItem().setYRange(low - pad, high + pad, padding=0)
+            moved = self.y_range.fit(float(low), float(high), max(50.0, 0.15 * (high - low)))
+            if moved is not None:
+                self.getPlotItem().setYRange(*moved, padding=0)

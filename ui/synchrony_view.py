@@ -18,7 +18,7 @@ from app.runtime import EngineThread
 from app.snapshot import SynchronyView
 from app.sync_words import SIGNIFICANT, index_words, session_words
 from ui.plain_words import countdown
-from ui.plots import BLUE, VERMILION
+from ui.plots import BLUE, VERMILION, steady_axes
 
 
 def synchrony_words(view: SynchronyView | None, warmup_left_s: float = math.nan) -> str:
@@ -97,6 +97,8 @@ class SynchronyPanel(QWidget):
         item.addItem(self.line)
         # paused stretches are holes in the line (NaN: no estimate, never zero)
         self.curve = item.plot(pen=pg.mkPen(BLUE, width=2), connect="finite")
+        steady_axes(item)
+        self._drawn = None  # the history last drawn
         self.plot.setMinimumHeight(140)
         lines = QVBoxLayout()
         lines.addWidget(self.words)
@@ -126,4 +128,7 @@ class SynchronyPanel(QWidget):
         self.session.setText(session_line(view))
         if view is None or not math.isfinite(now_s) or view.t_s.size == 0:
             return
+        if view is self._drawn:  # one new estimate a second: redraw only then
+            return
+        self._drawn = view
         self.curve.setData(view.t_s - now_s, view.index)
