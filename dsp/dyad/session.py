@@ -35,9 +35,9 @@ import math
 
 import numpy as np
 
-from dsp.synchrony_estimator import _detrend_unit, _fisher, _sliding_dot, _spread
-from dsp.synchrony_grid import GridInterpolator
-from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronySettings
+from dsp.dyad.estimator import _detrend_unit, _fisher, _sliding_dot, _spread
+from dsp.dyad.grid import GridInterpolator
+from dsp.dyad.types import NO_SESSION, SessionSynchrony, SynchronySettings
 
 __all__ = ["SessionAccumulator", "SessionSynchronyEstimator", "window_inv_norms"]
 
