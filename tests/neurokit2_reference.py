@@ -63,8 +63,44 @@ def input_digests() -> dict[str, str]:
     }
 
 
+def real_series() -> dict[str, np.ndarray]:
+    """RR (ms) of every real series in ``shared/data/real`` that is there, by name."""
+    from tests.real_series import REAL_DIR, SERIES, load_real
+
+    return {n: load_real(n).rr_ms for n in SERIES if (REAL_DIR / f"{n}.csv").exists()}
+
+
+def nonlinear_outputs() -> dict[str, dict]:
+    """NeuroKit2's SD1, SD2 and DFA α1 (4-16 and its own 4-11 beats) per real RR series.
+
+    The very steps of ``nk.hrv_nonlinear`` (its Poincaré step and the ``fractal_dfa`` call
+    of ``_hrv_dfa``): the whole function also computes entropies, a minute per series.
+    Keyed by series name, with the SHA-256 of the RR values it ran on.
+    """
+    import neurokit2 as nk
+    from neurokit2.hrv.hrv_nonlinear import _hrv_nonlinear_poincare
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, rr in real_series().items():
+            poincare = _hrv_nonlinear_poincare(rr, out={})
+            alpha = {}
+            for lo, hi in ((4, 16), (4, 11)):
+                alpha[f"DFA_alpha1_{lo}_{hi}"] = float(
+                    nk.fractal_dfa(rr, scale=np.arange(lo, hi + 1), multifractal=False)[0]
+                )
+            out[name] = {
+                "rr_sha256": hashlib.sha256(rr.tobytes()).hexdigest(),
+                "SD1": float(poincare["SD1"]),
+                "SD2": float(poincare["SD2"]),
+                **alpha,
+            }
+    return out
+
+
 def compute() -> dict:
-    """Run NeuroKit2 (kubios artifacts, time-domain HRV) on every reference input."""
+    """Run NeuroKit2 (kubios artifacts, time-domain and nonlinear HRV) on the references."""
     import neurokit2 as nk
 
     out: dict = {"version": nk.__version__, "inputs": input_digests(), "kubios": {}}
@@ -87,6 +123,7 @@ def compute() -> dict:
             nn = pyhrv_nni(which)
             ref = nk.hrv_time({"RRI": nn, "RRI_Time": np.cumsum(nn) / 1000.0})
             out["hrv_time"][which] = {k: float(ref[k].iloc[0]) for k in HRV_TIME_KEYS}
+    out["nonlinear"] = nonlinear_outputs()
     return out
 
 

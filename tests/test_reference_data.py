@@ -29,3 +29,7 @@ def test_frozen_neurokit2_outputs_are_current():
     assert now["inputs"] == frozen["inputs"] and now["kubios"] == frozen["kubios"]
     for which, values in frozen["hrv_time"].items():
         assert now["hrv_time"][which] == pytest.approx(values, rel=1e-9)
+    for name, values in frozen["nonlinear"].items():
+        assert now["nonlinear"][name]["rr_sha256"] == values["rr_sha256"]
+        for key in ("SD1", "SD2", "DFA_alpha1_4_16", "DFA_alpha1_4_11"):
+            assert now["nonlinear"][name][key] == pytest.approx(values[key], rel=1e-9)
