@@ -23,7 +23,7 @@ def dyad(seed, r=0.0, lag_s=0.0, duration_s=600.0, **opts):
 
 
 def brute_force(hr_a, hr_b, settings):
-    """The test written out: np.roll for each rotation, np.corrcoef for each window."""
+    """The test written out: np.roll of a for each rotation, np.corrcoef for each window."""
     fs = settings.fs_hz
     w, m = round(settings.window_s * fs), round(settings.max_lag_s * fs)
     n = (min(hr_a.size, hr_b.size) - 2 * m) // w
@@ -34,39 +34,41 @@ def brute_force(hr_a, hr_b, settings):
     def detrended(x):
         return x - np.polyval(np.polyfit(i, x, 1), i)
 
+    used = []  # segments: b's 41 lag windows, detrended
+    for k in range(n):
+        seg, ctx = a[m + k * w : m + (k + 1) * w], b[k * w : k * w + w + 2 * m]
+        if np.isfinite(seg).all() and np.isfinite(ctx).all():
+            used.append((k, np.array([detrended(ctx[j : j + w]) for j in range(2 * m + 1)])))
+
     def mean_z(partner, rotation=0):
         z, count = np.zeros(2 * m + 1), 0
-        for k in range(n):
-            seg, ctx = a[m + k * w : m + (k + 1) * w], partner[k * w : k * w + w + 2 * m]
-            if not (np.isfinite(seg).all() and np.isfinite(ctx).all()):
-                continue
-            if k * w - rotation < 0 < k * w - rotation + w + 2 * m:
-                continue  # this partner straddles the join of the rotated series
-            z += [
-                math.atanh(np.corrcoef(detrended(seg), detrended(ctx[j : j + w]))[0, 1])
-                for j in range(2 * m + 1)
-            ]
+        for k, lags in used:
+            seg = partner[m + k * w : m + (k + 1) * w]
+            if m + k * w < rotation < m + (k + 1) * w or not np.isfinite(seg).all():
+                continue  # this segment of a straddles the join of the rotated series
+            z += np.arctanh(np.corrcoef(detrended(seg), lags)[0, 1:])
             count += 1
-        return z / count, count
+        return z / max(count, 1), count
 
-    observed, count = mean_z(b)
+    observed, count = mean_z(a)
     r0 = round(settings.min_offset_s * fs)
     top = min(size - r0, round(settings.history_s * fs))
-    rotations = np.arange(r0, top + 1)
-    pick = _spread(rotations.size, settings.n_surrogates)
-    surr = [mean_z(np.roll(b, int(s)), int(s))[0].max() for s in rotations[pick]]
+    surr = []
+    for s in range(r0, top + 1):
+        z, c = mean_z(np.roll(a, s), s)
+        if c >= 3:
+            surr.append(z.max())
     best = int(np.argmax(observed))
-    p = (1 + sum(v >= observed[best] for v in surr)) / (len(surr) + 1)
-    return math.tanh(observed[best]), p, (best - m) / fs, count
-
-
-def _spread(size, n):
-    return (np.arange(n) * (size - 1) + (n - 1) // 2) // (n - 1)
+    surr = np.array(surr)
+    beta = surr.std(ddof=1) * math.sqrt(6) / math.pi
+    loc = surr.mean() - 0.5772156649015329 * beta
+    p = 1 - math.exp(-math.exp(-(observed[best] - loc) / beta))
+    return math.tanh(observed[best]), p, (best - m) / fs, count, surr.size
 
 
 def test_the_incremental_test_equals_the_test_written_out():
-    # a short longest rotation (200 s) so that most segments take the incremental path
-    settings = SynchronySettings(n_surrogates=20, history_s=200.0)
+    # a short longest rotation (75 s) so that most segments take the incremental path
+    settings = SynchronySettings(n_surrogates=20, history_s=75.0, min_history_s=60.0)
     t_a, rr_a, t_b, rr_b = dyad(1, r=0.4, lag_s=2.0, duration_s=660.0)
     streams = [
         [(x, y, True, False) for x, y in zip(t, rr, strict=True)]
@@ -77,10 +79,12 @@ def test_the_incremental_test_equals_the_test_written_out():
     acc = SessionAccumulator(settings)
     acc.extend(hr_a, hr_b)
     result = acc.result()
-    r, p, lag, count = brute_force(hr_a, hr_b, settings)
+    r, p, lag, count, rotations = brute_force(hr_a, hr_b, settings)
     assert result.n_segments == count < (hr_a.size - 40) // 120
+    assert rotations == 61  # every grid step from 60 s to 75 s
     assert result.r == pytest.approx(r, abs=1e-9)
-    assert result.p_value == pytest.approx(p, abs=1e-12)
+    assert result.p_value == pytest.approx(p, rel=1e-6)
+    assert 0 < p < 0.05  # r = 0.4 over 11 minutes
     assert result.lag_s == lag
 
 
