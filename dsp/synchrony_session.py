@@ -19,12 +19,13 @@ gives the same numbers over the same beats.
 Why this null (issue 15, measured on 1,200 independent sessions each): rotating b's
 windows along its own lag axis makes every rotated statistic a maximum over 41
 neighbouring offsets of one and the same lag profile, so a 5-min session offers only
-~15 distinct ones (the observed beat all 200 rotations in 6 % of independent
+~15 distinct ones (the observed beat all 200 rotations in 4-6 % of independent
 sessions); leaving out the 1-2 rotated windows that straddle b's join kept the false
 rate near 5 % only by widening the null, at a cost in power (88 % at r = 0.4, 5 min).
-Re-cutting a decorrelates the rotations (the observed beats all of them in 1-2 %) and
-loses at most one segment. A count of exceedances over correlated rotations still
-runs 6 % false on 10-min sessions; the Gumbel tail, fitted to all rotations, does not.
+Re-cutting a decorrelates the rotations (the observed beats all of them in
+0.7-1.7 %) and loses at most one segment. A count of exceedances over correlated rotations still
+runs 6.2 % false on 10-min sessions; the Gumbel tail, fitted to all rotations, 5.1 %
+(5 min: 2.9 % false, 90.5 % detected at r = 0.4; docs/synchrony.md).
 
 Incremental: a segment at least 10 min into the session never wraps around under any
 rotation, so its pairings with every candidate rotation are summed once, when it
