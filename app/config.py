@@ -4,6 +4,9 @@ The file lives in the user's config folder (``heartsync config-path`` prints it)
 
     sources = ["ble:Polar H10 1A2B3C4D"]   # what the GUI connects to; empty = simulator
     speed = 1.0
+    history = true            # keep every session (docs/history.md); false: keep nothing
+    history_keep_days = 365   # older sessions are offered for deletion (never silently)
+    history_max_gb = 5.0      # beyond this the oldest are offered for deletion
 """
 
 import tomllib
@@ -29,10 +32,19 @@ class AppConfig:
         Source specs (see :mod:`app.sources`); empty means the simulated strap.
     speed : float
         Playback speed of simulated and replayed sources (1 = real time, 0 = fastest).
+    history : bool
+        Keep every session (recording and summary) in the history.
+    history_keep_days : float
+        Sessions older than this are offered for deletion, days.
+    history_max_gb : float
+        Disk use beyond which the oldest sessions are offered for deletion, GB.
     """
 
     sources: tuple[str, ...] = ()
     speed: float = 1.0
+    history: bool = True
+    history_keep_days: float = 365.0
+    history_max_gb: float = 5.0
 
 
 def default_config_path() -> Path:
@@ -65,7 +77,16 @@ def load_config(path: Path | None = None) -> AppConfig:
     speed = data.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, int | float) or speed < 0:
         raise ConfigError(f"{path}: 'speed' must be a number >= 0, got {speed!r}")
-    return AppConfig(tuple(sources), float(speed))
+    history = data.get("history", True)
+    if not isinstance(history, bool):
+        raise ConfigError(f"{path}: 'history' must be true or false, got {history!r}")
+    limits = {}
+    for key in ("history_keep_days", "history_max_gb"):
+        value = data.get(key, getattr(AppConfig, key))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ConfigError(f"{path}: {key!r} must be a number > 0, got {value!r}")
+        limits[key] = float(value)
+    return AppConfig(tuple(sources), float(speed), history, **limits)
 
 
 def save_config(config: AppConfig, path: Path | None = None) -> Path:
@@ -78,7 +99,12 @@ def save_config(config: AppConfig, path: Path | None = None) -> Path:
     """
     path = default_config_path() if path is None else path
     sources = ", ".join(_toml_string(s) for s in config.sources)
-    text = f"sources = [{sources}]\nspeed = {config.speed!r}\n"
+    text = (
+        f"sources = [{sources}]\nspeed = {config.speed!r}\n"
+        f"history = {'true' if config.history else 'false'}\n"
+        f"history_keep_days = {config.history_keep_days!r}\n"
+        f"history_max_gb = {config.history_max_gb!r}\n"
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

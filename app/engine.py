@@ -11,9 +11,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from app.beat_gate import BeatGate
 from app.signals import SignalHub
 from app.sinks import Sink
 from app.snapshot import (
@@ -35,6 +36,10 @@ from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatu
 from sensors.clock import now
 from sensors.samples import SampleBlock
 
+PACED_REST = (
+    "breathing is paced: a resting baseline needs your own breathing; stop the pacer "
+    "(Breathing) and calibrate again"
+)
 log = logging.getLogger(__name__)
 
 
@@ -70,8 +75,10 @@ class _Subject:
     task: asyncio.Task | None = None
     calibration: Calibration | None = None
     calibration_done: asyncio.Future | None = None
+    calibration_paced: bool = False  # the pacer ran during the rest: refused at the end
     calibration_view: CalibrationView | None = None
     cached: SubjectSnapshot | None = None
+    gate: BeatGate | None = None
 
 
 class Engine:
@@ -85,6 +92,9 @@ class Engine:
         Receivers of every processed beat and status change.
     settings : EngineSettings
         Engine settings.
+    pipelines : mapping of str to SubjectPipeline, optional
+        Ready-made pipelines for some subjects (offline analysis passes ones whose HRV
+        is computed in advance, :func:`dsp.pipeline_batch.precomputed_pipeline`).
     """
 
     def __init__(
@@ -92,6 +102,7 @@ class Engine:
         sources: Sequence[BeatSource],
         sinks: Sequence[Sink] = (),
         settings: EngineSettings = EngineSettings(),
+        pipelines: Mapping[str, SubjectPipeline] | None = None,
     ) -> None:
         subjects = [s.subject for s in sources]
         if len(set(subjects)) != len(subjects):
@@ -100,11 +111,14 @@ class Engine:
             raise ValueError("the engine needs at least one source")
         self.settings = settings
         self.sinks = list(sinks)
+        ready = dict(pipelines or {})
         #: ECG and chest acceleration beside the beats (Polar PMD), and breathing from them.
         self.signals = SignalHub(self)
         self._subjects = {
             s.subject: _Subject(
-                s, SubjectPipeline(s.subject, settings.pipeline), SubjectHistory(settings.history_s)
+                s,
+                ready.get(s.subject) or SubjectPipeline(s.subject, settings.pipeline),
+                SubjectHistory(settings.history_s),
             )
             for s in sources
         }
@@ -115,6 +129,7 @@ class Engine:
         self._clock_offset = 0.0  # stream time minus LSL clock, fixed at the first beat
         self._started = False
         self._errors: list[str] = []
+        self.sink_failures: list[str] = []
         self._last_publish = -math.inf
         self._running = False
         self._stop = asyncio.Event()
@@ -127,12 +142,17 @@ class Engine:
         self._sync_history: SynchronyHistory | None = None
         self._sync_changed = False
         if len(subjects) == 2:
+            # the session estimate's confidence interval needs scipy.stats: loaded now,
+            # not by a lazy import on the engine loop in the middle of the session
+            import scipy.stats  # noqa: F401
+
             self._sync = SynchronyEstimator(settings.synchrony)
             self._session = SessionSynchronyEstimator(settings.synchrony)
             self._sync_pair = (subjects[0], subjects[1])
             self._sync_history = SynchronyHistory(*subjects, history_s=600.0)
         for s in sources:
             s.add_status_listener(self._on_status)
+            self._subjects[s.subject].gate = BeatGate(s.subject)
 
     def add_status_listener(self, listener) -> None:
         """Call ``listener(source_name, status)`` on every source's status change.
@@ -165,25 +185,51 @@ class Engine:
     # ``write_marker(t, text)``, ``write_event(t, event_dict)`` and
     # ``write_sample(spec, subject, t, values)`` (see app.streams.specs.StreamSink).
 
-    def _sinks_with(self, method: str) -> list:
-        return [f for f in (getattr(s, method, None) for s in self.sinks) if f is not None]
+    # A sink that raises is closed, logged and dropped; the others go on (one failing
+    # outlet or a closed pipe must not end a session or leave a recording unclosed).
+
+    def _to_sinks(self, method: str, *args: object) -> None:
+        for sink in self.sinks:
+            call = getattr(sink, method, None)
+            if call is None:
+                continue
+            try:
+                call(*args)
+            except Exception as exc:  # any sink, any failure: isolate it
+                self._sink_failed(sink, method, exc)
+
+    def _sink_failed(self, sink: Sink, method: str, exc: Exception) -> None:
+        what = f"{type(sink).__name__} failed in {method} ({type(exc).__name__}: {exc})"
+        log.error("%s; it was closed, the session goes on", what)
+        self.sink_failures.append(what)
+        self.sinks = [s for s in self.sinks if s is not sink]
+        self._close(sink)
+
+    @staticmethod
+    def _close(sink: Sink) -> None:
+        try:
+            sink.close()
+        except Exception as exc:
+            log.error("closing %s failed (%s: %s)", type(sink).__name__, type(exc).__name__, exc)
+
+    @property
+    def beats_dropped(self) -> int:
+        """Beats dropped as duplicated, out of order or implausible, all subjects."""
+        return sum(sub.gate.dropped_total for sub in self._subjects.values())
 
     def mark(self, text: str, t: float | None = None) -> None:
         """Annotate the session (marker hotkeys); ``t`` defaults to now in stream time."""
-        t = self._stream_now() if t is None else t
-        for write in self._sinks_with("write_marker"):
-            write(t, text)
+        self._to_sinks("write_marker", self._stream_now() if t is None else t, text)
 
     def publish(self, spec: object, subject: str, t: float, values: Sequence) -> None:
         """Send one sample of a declared stream (``app.streams.specs.StreamSpec``) to the sinks."""
-        for write in self._sinks_with("write_sample"):
-            write(spec, subject, t, values)
+        self._to_sinks("write_sample", spec, subject, t, values)
 
     def _event(self, kind: str, subject: str | None, **data: object) -> None:
         """A session event for the recording and the marker stream (replays re-apply some)."""
-        t = self._stream_now()
-        for write in self._sinks_with("write_event"):
-            write(t, {"event": kind, "subject": subject, **data})
+        self._to_sinks(
+            "write_event", self._stream_now(), {"event": kind, "subject": subject, **data}
+        )
 
     async def add_sink(self, sink: Sink) -> None:
         """Start sending to another sink (LSL toggle, record button); engine loop.
@@ -195,21 +241,17 @@ class Engine:
         if write is None:
             return
         t = self._stream_now()
-        for name, sub in self._subjects.items():
-            baseline = sub.pipeline.baseline
-            if baseline is not None:
-                arousal = asdict(sub.pipeline.settings.arousal)
-                write(
-                    t,
-                    {
-                        "event": "baseline",
-                        "subject": name,
-                        "baseline": baseline.to_dict(),
-                        "arousal": arousal,
-                    },
-                )
-            if sub.pipeline.paced:
-                write(t, {"event": "paced", "subject": name, "paced": True})
+        try:
+            for name, sub in self._subjects.items():
+                baseline = sub.pipeline.baseline
+                if baseline is not None:
+                    arousal = asdict(sub.pipeline.settings.arousal)
+                    event = {"baseline": baseline.to_dict(), "arousal": arousal}
+                    write(t, {"event": "baseline", "subject": name, **event})
+                if sub.pipeline.paced:
+                    write(t, {"event": "paced", "subject": name, "paced": True})
+        except Exception as exc:
+            self._sink_failed(sink, "write_event", exc)
 
     async def remove_sink(self, sink: Sink) -> None:
         """Stop sending to a sink and close it (off the loop: closing may wait for disk)."""
@@ -245,9 +287,10 @@ class Engine:
             for sub in self._subjects.values():
                 for result in sub.pipeline.flush():
                     self._emit(sub, result)
+                self._abandon_calibration(sub)
             self._running = False
             for sink in self.sinks:
-                sink.close()
+                self._close(sink)
             self._publish(force=True)
 
     async def set_source(self, subject: str, source: BeatSource | None) -> None:
@@ -311,10 +354,14 @@ class Engine:
         Raises
         ------
         CalibrationError
-            When the rest was too short or too noisy (the message says what to do).
+            When the rest was too short or too noisy, or breathing is paced (the message
+            says what to do).
         """
         sub = self._subjects[subject]
+        if sub.pipeline.paced:
+            raise CalibrationError(PACED_REST)
         sub.calibration = Calibration(settings)
+        sub.calibration_paced = False
         sub.calibration_done = asyncio.get_running_loop().create_future()
         sub.calibration_view = CalibrationView(0.0, settings.duration_s)
         sub.cached = None
@@ -326,14 +373,24 @@ class Engine:
             sub.calibration_done = None
             sub.cached = None
 
+    def _abandon_calibration(self, sub: _Subject) -> None:
+        """The session ended: a calibration still waiting is refused, never left hanging."""
+        done = sub.calibration_done
+        if done is not None and not done.done():
+            done.set_exception(CalibrationError("the session ended before the rest was over"))
+        sub.calibration = None
+
     def _calibrate_with(self, sub: _Subject, result: BeatResult) -> None:
         calibration = sub.calibration
         calibration.push(result)
         duration = calibration.settings.duration_s
         sub.calibration_view = CalibrationView(calibration.elapsed_s, duration)
+        sub.calibration_paced |= sub.pipeline.paced
         if not calibration.done or sub.calibration_done.done():
             return
         try:
+            if sub.calibration_paced:
+                raise CalibrationError(PACED_REST)
             baseline = calibration.finish()
         except CalibrationError as exc:
             sub.calibration_view = CalibrationView(calibration.elapsed_s, duration, None, str(exc))
@@ -402,20 +459,29 @@ class Engine:
                         self._stop.set()
                         break
                     sub.beats_received += 1
+                    if not sub.gate.admit(beat):
+                        continue
                     sub.history.add_raw(beat)
-                    for write in self._sinks_with("write_raw"):
-                        write(beat)
+                    self._to_sinks("write_raw", beat)
                     sub.cached = None
                     if not beat.t <= self._latest_t:
                         self._latest_t = beat.t
-                    for result in sub.pipeline.push(beat):
-                        self._emit(sub, result)
+                    self._process(sub, beat)
                     self._publish()
         except SensorError as exc:
             self._errors.append(f"{source.name}: {exc}")
             sub.failure = SourceStatus(SourceState.FAILED, str(exc), now())
             if source.status.state is not SourceState.FAILED:  # else the source said so
                 self._on_status(source.name, sub.failure)
+
+    def _process(self, sub: _Subject, beat: Beat) -> None:
+        try:
+            results = sub.pipeline.push(beat)
+        except ValueError as exc:  # the pipeline refused it: dropped, never fatal
+            sub.gate.drop(f"refused by the pipeline: {exc}", beat)
+            return
+        for result in results:
+            self._emit(sub, result)
 
     def _synchronise(self, result: BeatResult) -> BeatResult:
         """Feed the dyad's synchrony estimators; stamp their newest results on the result.
@@ -438,7 +504,10 @@ class Engine:
         # an estimate more than a few seconds old says nothing about this beat
         if latest is not None and beat.t - latest.t > 5.0 + self.settings.synchrony.max_lag_s:
             latest = None
-        return replace(result, synchrony=latest, sync_session=session)
+        r = result  # a new result, built directly (dataclasses.replace is slow per beat)
+        return BeatResult(
+            r.subject, r.beat, r.hrv, r.quality, r.gap_before, r.contact, r.arousal, latest, session
+        )
 
     def _emit(self, sub: _Subject, result: BeatResult) -> None:
         if self._sync is not None:
@@ -447,8 +516,7 @@ class Engine:
         if sub.calibration is not None:
             self._calibrate_with(sub, result)
         sub.cached = None
-        for sink in self.sinks:
-            sink.write(result)
+        self._to_sinks("write", result)
 
     def _on_status(self, source_name: str, status: SourceStatus) -> None:
         sub = next((s for s in self._subjects.values() if s.source.name == source_name), None)
@@ -464,8 +532,7 @@ class Engine:
             status.message,
         )
         sub.cached = None
-        for sink in self.sinks:
-            sink.status(sub.source.subject, source_name, status)
+        self._to_sinks("status", sub.source.subject, source_name, status)
         self._event("status", sub.source.subject, state=status.state.value, message=status.message)
         for listener in self._status_listeners:
             listener(source_name, status)

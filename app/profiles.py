@@ -1,31 +1,50 @@
 """Per-person profiles: name, baseline and band settings, as readable JSON.
 
 One file per person in the user's data folder (``heartsync profiles`` prints where),
-readable by its owner only (health data). Several people can share a computer.
+readable by its owner only (health data). Several people can share a computer, under any
+name in any script: the file name is a readable slug of the name plus a short hash of
+the exact (NFC-normalised) name, so ``Zoë`` and ``Zoé`` get two files and ``Анна`` one of
+her own; the name itself is kept inside the file. Loading checks every field (a wrong
+value is named, never used); saving is atomic and leaves nothing behind when it fails.
 A file that cannot be read is reported and left exactly as it is.
 """
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
-import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
 
 from app.config import APP_NAME
+from app.profile_names import MAX_NAME as MAX_NAME
+from app.profile_names import ProfileError as ProfileError
+from app.profile_names import check_name, file_stem
 from dsp.arousal_estimator import ArousalSettings as ArousalSettings  # a profile's band settings
 from dsp.baseline import Baseline
 from dsp.baseline import CalibrationSettings as CalibrationSettings
 
 FORMAT_VERSION = 1
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be found, read or written; the message says which and why."""
+#: Largest profile file read, bytes (a profile is about 1 kB).
+MAX_FILE_BYTES = 256 * 1024
+#: Plausible ranges of the baseline's fields (closed intervals), units as in Baseline.
+BASELINE_RANGES = {
+    "hr_bpm": (20.0, 300.0),
+    "hr_scale_bpm": (1e-3, 100.0),
+    "ln_rmssd": (-3.0, 8.0),
+    "ln_rmssd_scale": (1e-3, 10.0),
+    "samples": (1, 10**7),
+    "clean_fraction": (0.0, 1.0),
+    "duration_s": (1.0, 86_400.0),
+}
+#: A baseline older than this many days is worth taking again (resting HR and HRV drift
+#: with fitness, season and medication), days.
+RECALIBRATE_AFTER_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,8 @@ class Profile:
     calibrated_at : str
         ISO 8601 time of the calibration ("" if none).
     band_widen : float
-        Clinician's adjustment of the window: thresholds move out by this much.
+        Clinician's adjustment of the window: thresholds move out by this much
+        (:class:`ArousalSettings` bounds it).
     extra : dict
         Settings added by other features (e.g. a resonance breathing rate), kept as is.
     """
@@ -64,42 +84,106 @@ class Profile:
                 "extra": self.extra,
             },
             indent=2,
+            ensure_ascii=False,
+            allow_nan=False,
         )
 
     @classmethod
     def from_json(cls, text: str, origin: str) -> "Profile":
-        """Parse a profile file; raises ProfileError naming ``origin`` and the problem."""
+        """Parse and check a profile file; ProfileError naming ``origin`` and the problem."""
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-                raise ValueError(f"not a heartsync profile (format {FORMAT_VERSION})")
-            name = data["name"]
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"bad name {name!r}")
-            band = data.get("band_widen", 0.0)
-            if isinstance(band, bool) or not isinstance(band, int | float):
-                raise ValueError(f"band_widen {band!r} is not a number")
-            baseline = data.get("baseline")
-            extra = data.get("extra", {})
-            if not isinstance(extra, dict):
-                raise ValueError("extra must be an object")
-            return cls(
-                name=name,
-                baseline=None if baseline is None else Baseline.from_dict(baseline),
-                calibrated_at=str(data.get("calibrated_at", "")),
-                band_widen=float(band),
-                extra=extra,
-            )
+            data = json.loads(text, parse_constant=_no_constant)
+            return _checked(cls, data)
+        except RecursionError:
+            problem = "nested too deeply"
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProfileError(
-                f"profile {origin} cannot be read ({exc}); it was left untouched — "
-                "fix or delete it, or calibrate under another name"
-            ) from None
+            problem = str(exc)
+        raise ProfileError(
+            f"profile {origin} cannot be read ({problem}); it was left untouched — "
+            "fix or delete it, or calibrate under another name"
+        )
+
+    def calibration_age_days(self, now: dt.datetime | None = None) -> float | None:
+        """Days since the baseline was taken (None when never, or the date is unreadable)."""
+        if self.baseline is None or not self.calibrated_at:
+            return None
+        try:
+            when = dt.datetime.fromisoformat(self.calibrated_at)
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.astimezone()
+        now = now or dt.datetime.now(dt.UTC)
+        return max(0.0, (now - when).total_seconds() / 86400.0)
+
+    def calibration_text(self, now: dt.datetime | None = None) -> str:
+        """``calibrated 2026-11-02 (30 days ago)`` plus a suggestion once it is old."""
+        age = self.calibration_age_days(now)
+        if age is None:
+            return "not calibrated" if self.baseline is None else "calibrated (date unknown)"
+        when = dt.datetime.fromisoformat(self.calibrated_at)
+        days = int(age)
+        ago = "today" if days == 0 else "1 day ago" if days == 1 else f"{days} days ago"
+        text = f"calibrated {when.astimezone().strftime('%Y-%m-%d')} ({ago})"
+        if self.needs_recalibration(now):
+            text += "; consider calibrating again"
+        return text
+
+    def needs_recalibration(self, now: dt.datetime | None = None) -> bool:
+        """True when the baseline is older than :data:`RECALIBRATE_AFTER_DAYS`."""
+        age = self.calibration_age_days(now)
+        return age is not None and age > RECALIBRATE_AFTER_DAYS
 
     def calibrated(self, baseline: Baseline, when: dt.datetime | None = None) -> "Profile":
         """A copy with a new baseline taken now (or ``when``)."""
         when = when or dt.datetime.now(dt.UTC)
         return dataclasses.replace(self, baseline=baseline, calibrated_at=when.isoformat())
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a profile can hold")
+
+
+def _checked(cls: type[Profile], data: object) -> Profile:
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+        raise ValueError(f"not a heartsync profile (format {FORMAT_VERSION})")
+    name = data.get("name")
+    try:
+        name = check_name(name)
+    except ProfileError as exc:
+        raise ValueError(str(exc)) from None
+    band = _number(data.get("band_widen", 0.0), "band_widen")
+    ArousalSettings(band_widen=band)  # raises ValueError naming the allowed range
+    calibrated_at = data.get("calibrated_at", "")
+    if not isinstance(calibrated_at, str) or len(calibrated_at) > 64:
+        raise ValueError(f"calibrated_at {str(calibrated_at)[:30]!r} is not a time")
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ValueError("extra must be an object")
+    raw = data.get("baseline")
+    return cls(name, _baseline(raw), calibrated_at, band, extra)
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} {value!r} is not a number")
+    if not math.isfinite(value):
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return float(value)
+
+
+def _baseline(raw: object) -> Baseline | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("baseline must be an object")
+    for key, (low, high) in BASELINE_RANGES.items():
+        if key not in raw:
+            raise ValueError(f"baseline lacks {key!r}")
+        value = _number(raw[key], f"baseline {key}")
+        if not low <= value <= high:
+            raise ValueError(f"baseline {key}={value!r} is outside {low:g}..{high:g}")
+    return Baseline.from_dict(raw)
 
 
 class ProfileStore:
@@ -115,60 +199,116 @@ class ProfileStore:
         self.folder = folder or platformdirs.user_data_path(APP_NAME) / "profiles"
 
     def path(self, name: str) -> Path:
-        """File of the profile called ``name``."""
-        stem = _SAFE.sub("_", name.strip()).strip("._")
-        if not stem:
-            raise ProfileError(f"profile name {name!r} has no usable characters")
-        return self.folder / f"{stem}.json"
+        """File of the profile called ``name`` (ProfileError for an unusable name)."""
+        return self.folder / f"{file_stem(name)}.json"
 
     def names(self) -> list[str]:
-        """Names of the stored profiles (files that cannot be read are skipped)."""
-        names = []
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                names.append(self._read(path).name)
-            except ProfileError:
-                names.append(path.stem)
-        return names
+        """Names of the stored profiles, sorted (unreadable files by their file name)."""
+        return sorted(self._index(), key=str.casefold)
+
+    def _find(self, name: str) -> Path | None:
+        """The file of ``name``: its own (even unreadable), else an old-scheme file holding it."""
+        path = self.path(name)
+        if path.exists():
+            return path
+        return self._index().get(check_name(name))
+
+    def exists(self, name: str) -> bool:
+        """True when a profile of this name is stored."""
+        return self._find(name) is not None
 
     def load(self, name: str) -> Profile:
         """Read one profile; ProfileError when missing or unreadable."""
-        path = self.path(name)
-        if not path.exists():
+        clean = check_name(name)
+        path = self._find(clean)
+        if path is None:
             known = ", ".join(self.names()) or "none yet"
-            raise ProfileError(f"no profile named {name!r} (known: {known}); calibrate first")
+            raise ProfileError(f"no profile named {clean!r} (known: {known}); calibrate first")
         return self._read(path)
+
+    def _index(self) -> dict[str, Path]:
+        """Name -> file of every profile file (a file named by the old scheme too)."""
+        index: dict[str, Path] = {}
+        if not self.folder.is_dir():
+            return index
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                name = self._read(path).name
+            except ProfileError:
+                name = path.stem
+            # the current scheme's file wins over an old one holding the same name
+            if name not in index or path.stem == _stem_or_none(name):
+                index[name] = path
+        return index
 
     def _read(self, path: Path) -> Profile:
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                raw = f.read(MAX_FILE_BYTES + 1)
+            if len(raw) > MAX_FILE_BYTES:
+                raise ProfileError(f"profile {path} is larger than {MAX_FILE_BYTES:,} bytes")
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ProfileError(f"profile {path} cannot be read ({exc})") from None
         return Profile.from_json(text, str(path))
 
     def save(self, profile: Profile) -> Path:
-        """Write a profile atomically, owner read/write only.
+        """Write a profile atomically, owner read/write only; nothing is left on failure.
 
         An existing file that cannot be read is not overwritten: ProfileError.
         """
-        path = self.path(profile.name)
+        clean = check_name(profile.name)
+        profile = dataclasses.replace(profile, name=clean)
+        path = self.path(clean)
+        old = self._index().get(clean)
         if path.exists():
             self._read(path)  # raises for a corrupt file: never overwrite it silently
+        text = profile.to_json()
+        tmp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=self.folder)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(profile.to_json())
-            os.chmod(tmp, 0o600)
+                os.fchmod(f.fileno(), 0o600)
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, path)
+            tmp = None
         except OSError as exc:
             raise ProfileError(f"cannot save profile to {path}: {exc.strerror or exc}") from None
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        if old is not None and old != path:  # a file of the old naming scheme: moved
+            with contextlib.suppress(OSError):
+                old.unlink()
         return path
 
+    def check_writable(self) -> None:
+        """ProfileError now when the folder cannot take a profile (before a long calibration)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=self.folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ProfileError(
+                f"cannot save profiles in {self.folder}: {exc.strerror or exc}"
+            ) from None
+
     def delete(self, name: str) -> None:
-        """Remove a profile (also an unreadable one)."""
-        path = self.path(name)
-        if not path.exists():
-            raise ProfileError(f"no profile named {name!r}")
+        """Remove a profile (also an unreadable one, by its file name)."""
+        clean = check_name(name)
+        path = self._find(clean)
+        if path is None:
+            raise ProfileError(f"no profile named {clean!r}")
         path.unlink()
+
+
+def _stem_or_none(name: str) -> str | None:
+    try:
+        return file_stem(name)
+    except ProfileError:
+        return None

@@ -1,11 +1,15 @@
 """Sinks: where processed beats go besides the UI (JSON lines, later LSL and XDF)."""
 
 import json
+import logging
 import math
+from collections.abc import Callable
 from typing import Protocol, TextIO
 
 from dsp.beat_result import BeatResult
 from sensors.base import SourceStatus
+
+log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
@@ -91,16 +95,34 @@ class JsonLinesSink:
         Where to write (standard output for ``run --json``).
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, on_broken: Callable[[], None] | None = None) -> None:
         self.stream = stream
+        self.on_broken = on_broken
+        self.broken = False
 
     def write(self, result: BeatResult) -> None:
-        """Write the beat's record as one line."""
-        self.stream.write(json.dumps(beat_record(result), separators=(",", ":")) + "\n")
+        """Write the beat's record as one line (nothing once the reader has gone)."""
+        if self.broken:
+            return
+        try:
+            self.stream.write(json.dumps(beat_record(result), separators=(",", ":")) + "\n")
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        self.broken = True
+        log.info("standard output was closed by its reader; no more JSON lines")
+        if self.on_broken is not None:
+            self.on_broken()
 
     def status(self, subject: str, source: str, status: SourceStatus) -> None:
         """Status goes to the log (stderr), not to the data stream."""
 
     def close(self) -> None:
         """Flush the stream."""
-        self.stream.flush()
+        if self.broken:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._gone()

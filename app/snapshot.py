@@ -8,17 +8,28 @@ import numpy as np
 from dsp.arousal_state import Zone as Zone  # the window reads zones from snapshots
 from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
-from dsp.ring import RingBuffer
-from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
+from dsp.hrv_settings import HrvSettings
+from dsp.ring import RingBuffer, RowRing
+from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate, SynchronySettings
 from dsp.types import Beat
 from sensors.base import SourceState as SourceState
 from sensors.base import SourceStatus
+
+#: Warm-up of each live measure, s (the default window lengths): the window counts down
+#: "RMSSD in 42 s", "synchrony in 2:10" until the first value.
+WARMUP_S = {
+    "hr": HrvSettings.hr_window_s,
+    "rmssd": HrvSettings.rmssd_window_s,
+    "hf": HrvSettings.spectrum_window_s,
+    "synchrony": SynchronySettings.min_history_s,
+}
 
 #: Highest heart rate we size buffers for, beats/min.
 MAX_HR_BPM = 220
 
 #: Zones as small integers for the arousal history (index into this tuple).
 ZONES = tuple(Zone)
+_ZONE_CODE = {zone: code for code, zone in enumerate(ZONES)}
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,9 @@ class SynchronyHistory:
 class SubjectHistory:
     """Fixed-size history of one subject's corrected beats for plotting.
 
+    A beat costs one tuple appended to a :class:`~dsp.ring.RowRing`; the arrays are
+    built only when a snapshot is made (at most ``snapshot_hz`` times a second).
+
     Parameters
     ----------
     history_s : float
@@ -220,69 +234,55 @@ class SubjectHistory:
         self.history_s = history_s
         self.arousal_history_s = arousal_history_s
         arousal_capacity = math.ceil(arousal_history_s * MAX_HR_BPM / 60.0) + 1
-        self.ar_t = RingBuffer(arousal_capacity)
-        self.ar_index = RingBuffer(arousal_capacity)
-        self.ar_z_hr = RingBuffer(arousal_capacity)
-        self.ar_zone = RingBuffer(arousal_capacity, dtype=np.int8)
+        # (t, index, z_hr, zone code) per arousal estimate
+        self._arousal = RowRing(arousal_capacity, 4)
         self.zone_seconds = dict.fromkeys(Zone, 0.0)
-        self.t = RingBuffer(capacity)
-        self.rr = RingBuffer(capacity)
-        self.rr_raw = RingBuffer(capacity)
-        self.artifact = RingBuffer(capacity, dtype=bool)
-        self.raw_t = RingBuffer(capacity)
-        self.raw_rr = RingBuffer(capacity)
+        # (t, rr, rr_raw, artifact) per corrected beat; (t, rr) per raw beat
+        self._beats = RowRing(capacity, 4)
+        self._raw = RowRing(capacity, 2)
         self.last: BeatResult | None = None
         self.last_raw: Beat | None = None
 
     def add_raw(self, beat: Beat) -> None:
         """Append one raw beat as received."""
-        self.raw_t.append(beat.t)
-        self.raw_rr.append(beat.rr_ms)
+        self._raw.append((beat.t, beat.rr_ms))
         self.last_raw = beat
 
     def add(self, result: BeatResult) -> None:
         """Append one corrected beat."""
         beat = result.beat
-        self.t.append(beat.t)
-        self.rr.append(beat.rr_ms)
-        self.rr_raw.append(beat.rr_raw_ms)
-        self.artifact.append(beat.artifact is not None)
+        self._beats.append((beat.t, beat.rr_ms, beat.rr_raw_ms, beat.artifact is not None))
         previous, self.last = self.last, result
         state = result.arousal
         if state is not None:
             if previous is not None and previous.arousal is not None:
                 self.zone_seconds[previous.arousal.zone] += max(0.0, beat.t - previous.beat.t)
-            self.ar_t.append(beat.t)
-            self.ar_index.append(state.index)
-            self.ar_z_hr.append(state.z_hr)
-            self.ar_zone.append(ZONES.index(state.zone))
+            self._arousal.append((beat.t, state.index, state.z_hr, _ZONE_CODE[state.zone]))
 
     def arousal_arrays(self) -> tuple[np.ndarray, ...]:
         """Arousal times, index, z_H and zone codes of the last ``arousal_history_s``."""
-        t = self.ar_t.values()
+        t, index, z_hr, zone = self._arousal.columns()
+        zone = zone.astype(np.int8)
         keep = t >= (t[-1] - self.arousal_history_s) if t.size else slice(None)
-        arrays = (
-            t[keep],
-            self.ar_index.values()[keep],
-            self.ar_z_hr.values()[keep],
-            self.ar_zone.values()[keep],
-        )
+        arrays = (t[keep], index[keep], z_hr[keep], zone[keep])
         for a in arrays:
             a.flags.writeable = False
         return arrays
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Last ``history_s`` seconds: times, RR, raw RR, artifact flags; raw times, raw RR."""
-        t, raw_t = self.t.values(), self.raw_t.values()
+        t, rr, rr_raw, artifact = self._beats.columns()
+        artifact = artifact.astype(bool)
+        raw_t, raw_rr = self._raw.columns()
         newest = raw_t[-1] if raw_t.size else 0.0
         keep, keep_raw = t >= newest - self.history_s, raw_t >= newest - self.history_s
         arrays = (
             t[keep],
-            self.rr.values()[keep],
-            self.rr_raw.values()[keep],
-            self.artifact.values()[keep],
+            rr[keep],
+            rr_raw[keep],
+            artifact[keep],
             raw_t[keep_raw],
-            self.raw_rr.values()[keep_raw],
+            raw_rr[keep_raw],
         )
         for a in arrays:
             a.flags.writeable = False

@@ -217,6 +217,7 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         When the partner cannot be found.
     """
     sims = [i for i, spec in enumerate(specs) if spec.kind == "sim"]
+    names = default_subjects(specs)  # partner= may name a default subject (p1, p2, ...)
     options = [dict(spec.options) for spec in specs]
     if len(sims) > 1:
         for n, i in enumerate(sims, start=1):
@@ -227,14 +228,12 @@ def link_dyad(specs: list[SourceSpec]) -> list[SourceSpec]:
         partner = options[i].get("partner")
         if partner is not None and partner.lstrip("-").isdigit():
             continue
-        others = [
-            j for j in sims if j != i and (partner is None or options[j].get("subject") == partner)
-        ]
+        others = [j for j in sims if j != i and (partner is None or names[j] == partner)]
         if len(others) != 1:
             wanted = f"subject={partner}" if partner else "one other"
             raise SourceSpecError(
                 f"sim source {i + 1} has r= but no {wanted} sim source to follow; "
-                "add one, or give partner=SEED"
+                "add one, or give partner=SUBJECT or partner=SEED"
             )
         j = others[0]
         for k in (i, j):

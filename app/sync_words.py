@@ -45,7 +45,7 @@ def session_words(a: str, b: str, session: SessionSynchrony | None) -> str:
     minutes = session.n_segments * 0.5
     numbers = (
         f"r = {session.r:.2f} (95 % interval {session.ci_low:.2f} to {session.ci_high:.2f}), "
-        f"p = {_p(session.p_value)}"
+        f"{_p(session.p_value)}"
     )
     if session.p_value <= SESSION_ALPHA:
         return (
@@ -56,4 +56,5 @@ def session_words(a: str, b: str, session: SessionSynchrony | None) -> str:
 
 
 def _p(p: float) -> str:
-    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
+    """As the report prints p: "p = 0.012", "p < 0.0001" (never "p = 0.000")."""
+    return "p < 0.0001" if p < 1e-4 else "p = " + f"{p:.4f}".rstrip("0").rstrip(".")

@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import rank_filter
 
 from dsp.windows import SortedWindow, median_rank, quartile_ranks
 
@@ -202,6 +201,10 @@ class ArtifactWindows:
         self._S = s.fast_window_beats
         self._adrr_fast = SortedWindow(max(1, self._S))
         self._amrr_fast = SortedWindow(max(1, self._S))
+        # the ranks read for every window fill, looked up once per beat (the hot path)
+        self._q_ranks = [quartile_ranks(n) if n else (0, 0) for n in range(self._W + 1)]
+        self._f_ranks = [quantile_rank(n, s.fast_quantile) for n in range(max(1, self._S) + 1)]
+        self._lo = s.min_threshold_ms / s.alpha
 
     def reset(self) -> None:
         """Forget the windows and the queue: the next beat starts a new sequence."""
@@ -230,16 +233,19 @@ class ArtifactWindows:
     # ------------------------------------------------------------------ statistics
     def _th(self, window: SortedWindow, fast: SortedWindow, med: float) -> float:
         s = self.settings
-        n = len(window)
+        values = window.sorted_values  # read in place: this runs twice per beat
+        n = len(values)
         th = 0.0
         if n:
-            r1, r3 = quartile_ranks(n)
-            th = s.alpha * (window.rank(r3) - window.rank(r1)) / 2.0
+            r1, r3 = self._q_ranks[n]
+            q3 = values[r3]
+            th = s.alpha * (q3 - values[r1]) / 2.0
             if self._S:
                 # floored so that a run of identical values cannot divide by 0
-                lo = s.min_threshold_ms / s.alpha
-                long_q = max(window.rank(r3), lo)
-                fast_q = max(fast.rank(quantile_rank(len(fast), s.fast_quantile)), lo)
+                lo = self._lo
+                long_q = max(q3, lo)
+                fast_values = fast.sorted_values
+                fast_q = max(fast_values[self._f_ranks[len(fast_values)]], lo)
                 scaled = th * max(1.0, fast_q / long_q)
                 th = max(th, min(scaled, s.max_change * med))
         return max(th, s.min_threshold_ms)
@@ -333,6 +339,8 @@ class ArtifactWindows:
         B = xb.size
         n0 = self._nv - 1  # last valid index before the block
         X = np.concatenate((np.asarray(self._xs[-(M - 1) :]), xb))
+        from scipy.ndimage import rank_filter  # batch only: the live window never loads it
+
         med = rank_filter(X, median_rank(M), size=M, mode="nearest")[M // 2 : M // 2 + B]
         xv = X[M - 1 - la : M - 1 - la + B]
         m = xv - med
@@ -391,6 +399,8 @@ class ArtifactWindows:
         W, S = self._W, self._S
         r1, r3 = quartile_ranks(W)
         sl = slice(W // 2, W // 2 + B)
+        from scipy.ndimage import rank_filter  # batch only (see above)
+
         q1 = rank_filter(a, r1, size=W, mode="nearest")[sl]
         q3 = rank_filter(a, r3, size=W, mode="nearest")[sl]
         th = alpha * (q3 - q1) / 2.0

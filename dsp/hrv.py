@@ -30,8 +30,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-from scipy.signal import detrend, lombscargle, welch
 
 __all__ = [
     "BANDS_HZ",
@@ -113,6 +111,34 @@ def time_domain(rr_ms: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _detrend_linear(x: np.ndarray) -> np.ndarray:
+    """``x`` minus its least-squares line (``scipy.signal.detrend(x, type="linear")``)."""
+    i = np.arange(x.size, dtype=np.float64) - (x.size - 1) / 2.0
+    mean = float(np.mean(x))
+    slope = float(np.dot(i, x - mean) / max(float(np.dot(i, i)), 1e-300))
+    return x - mean - slope * i
+
+
+def _welch_hann(x: np.ndarray, fs: float, nper: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Welch PSD (units^2/Hz, one-sided) over periodic Hann segments with 50 % overlap.
+
+    Segments of ``nper`` samples, each mean-removed and zero-padded to ``nfft``: the
+    estimate of ``scipy.signal.welch(x, fs, "hann", nper, nper // 2, nfft)``
+    (``tests/test_hrv.py`` checks it) in a few numpy calls; on a 5-min session segment
+    scipy's per-call overhead cost more than the transform.
+    """
+    step = nper - nper // 2
+    n_seg = 1 + (x.size - nper) // step
+    seg = np.lib.stride_tricks.sliding_window_view(x, nper)[::step][:n_seg]
+    win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nper) / nper)
+    seg = (seg - seg.mean(axis=1, keepdims=True)) * win
+    spec = np.fft.rfft(seg, n=nfft, axis=1)
+    psd = np.mean(spec.real * spec.real + spec.imag * spec.imag, axis=0)
+    psd /= fs * float(np.dot(win, win))
+    psd[1 : -1 if nfft % 2 == 0 else None] *= 2.0
+    return np.fft.rfftfreq(nfft, 1.0 / fs), psd
+
+
 def _band_powers(freqs: np.ndarray, psd: np.ndarray, df: float) -> dict[str, float]:
     out = {}
     for name, (lo, hi) in BANDS_HZ.items():
@@ -162,9 +188,25 @@ def lomb_psd(t_s: np.ndarray, rr_ms: np.ndarray, freqs_hz: np.ndarray) -> np.nda
     tc = t - t.mean()
     slope = float(np.sum(tc * (y - y.mean())) / max(float(np.sum(tc * tc)), 1e-12))
     y = y - y.mean() - slope * tc
-    p = lombscargle(t, y, 2.0 * np.pi * freqs_hz)
+    p = _lombscargle(t, y, 2.0 * np.pi * freqs_hz)
     duration = float(t[-1] - t[0]) if t.size > 1 else 0.0
     return 2.0 * p * duration / t.size
+
+
+def _lombscargle(t: np.ndarray, y: np.ndarray, omega: np.ndarray) -> np.ndarray:
+    """Lomb's (1976) unnormalised periodogram at angular frequencies ``omega`` (rad/s).
+
+    ``scipy.signal.lombscargle(t, y, omega)`` with its defaults (``tests/test_hrv.py``
+    checks it), in numpy: the live HRV window uses it whenever its 120 s hold a gap, and
+    importing scipy.signal on the engine thread at that moment stalled the session for
+    up to a second.
+    """
+    wt = np.outer(omega, t)
+    tau = 0.5 * np.arctan2(np.sin(2.0 * wt).sum(axis=1), np.cos(2.0 * wt).sum(axis=1))
+    arg = wt - tau[:, None]
+    c, s = np.cos(arg), np.sin(arg)
+    yc, ys = c @ y, s @ y
+    return 0.5 * (yc * yc / np.sum(c * c, axis=1) + ys * ys / np.sum(s * s, axis=1))
 
 
 def frequency_domain(
@@ -229,13 +271,13 @@ def frequency_domain(
         psd = lomb_psd(t, rr, freqs)
         method = "lomb"
     else:
+        from scipy.interpolate import CubicSpline  # batch only (see lomb_psd)
+
         grid = np.arange(t[0], t[-1], 1.0 / resample_hz)
-        x = detrend(CubicSpline(t, rr)(grid), type="linear")
+        x = _detrend_linear(CubicSpline(t, rr)(grid))
         nper = int(min(x.size, round(segment_s * resample_hz)))
         nfft = max(2048, 1 << (nper - 1).bit_length())
-        freqs, psd = welch(
-            x, fs=resample_hz, window="hann", nperseg=nper, noverlap=nper // 2, nfft=nfft
-        )
+        freqs, psd = _welch_hann(x, resample_hz, nper, nfft)
         df = float(freqs[1] - freqs[0])
         method = "welch"
     powers = _band_powers(freqs, psd, df)

@@ -109,6 +109,24 @@ class _Spectrum:
         peak = (kk + off) * self.df
         return lf, hf, peak
 
+    def bands_row(self, psd: np.ndarray) -> tuple[float, float, float]:
+        """:meth:`bands` of one PSD row (1-D), in scalar arithmetic: the same numbers.
+
+        The sums are numpy's (pairwise, as in :meth:`bands`); the peak interpolation
+        is the same formula on Python floats, which round like numpy's float64.
+        """
+        lf = float(np.sum(psd[self.lf])) * self.df
+        hfp = psd[self.hf]
+        hf = float(np.sum(hfp)) * self.df
+        kk = int(np.argmax(hfp)) + self.hf.start
+        a, b, c = psd[kk - 1 : kk + 2].tolist()  # the HF band starts well above bin 0
+        den = a - 2.0 * b + c
+        off = 0.5 * (a - c) / den if den < 0.0 else 0.0
+        off = min(max(off, -0.5), 0.5)
+        if kk == self.hf.start or kk == self.hf.stop - 1:
+            off = 0.0  # a maximum on a band edge is no peak inside the band
+        return lf, hf, (kk + off) * self.df
+
     def lomb(self, t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
         """LF, HF power (ms^2) and HF peak (Hz) by Lomb-Scargle on beats."""
         freqs = self.freqs[1 : self.hf.stop + 1]
@@ -129,28 +147,64 @@ def _window_spectrum(
     k: int,
     t: np.ndarray,
     y: np.ndarray,
-    brk: np.ndarray,
-    samples: tuple[np.ndarray, np.ndarray] | None = None,
+    samples: tuple[np.ndarray, np.ndarray],
 ) -> tuple[float, float, float]:
-    """LF, HF (ms^2) and HF peak (Hz) over the window ending at ``k * step``.
+    """LF, HF (ms^2) and HF peak (Hz) over the window ending at ``k * step`` (batch).
 
-    Welch over 3 half-window segments when every 4 Hz sample of the window is valid;
-    Lomb-Scargle on the window's beats when it holds a gap; NaN with too little data.
-    ``samples`` may pass the precomputed window samples (batch path).
+    Welch over 3 half-window segments when every 4 Hz sample of the window (``samples``:
+    values and validity) is valid; Lomb-Scargle on the window's beats (``t``, ``y``)
+    when it holds a gap; NaN with too little data.
     """
-    step = round(s.spectrum_step_s * spec.fs)
-    end = k * step  # grid index of the window's last sample
-    if samples is None:
-        grid = np.arange(end - spec.n_win + 1, end + 1, dtype=np.float64)
-        # only beats that can matter: from 2 before the window to 2 after its end
-        lo = max(0, int(np.searchsorted(t, grid[0] / spec.fs, side="right")) - 3)
-        samples = _hermite(t[lo:], y[lo:], brk[lo:], grid, spec.fs)
     x, valid = samples
     if valid.all():
         segs = np.stack([x[i * spec.hop : i * spec.hop + spec.n_seg] for i in range(3)])
         psd = _mean3(spec.segment_psd(segs))
         lf, hf, peak = spec.bands(psd)
         return float(lf[0]), float(hf[0]), float(peak[0])
+    return _lomb_window(spec, s, k * round(s.spectrum_step_s * spec.fs), t, y)
+
+
+def _cached_window_spectrum(
+    spec: _Spectrum,
+    s: HrvSettings,
+    k: int,
+    t: np.ndarray,
+    y: np.ndarray,
+    brk: np.ndarray,
+    cache: dict[int, np.ndarray | None],
+) -> tuple[float, float, float]:
+    """The spectrum of one live window, reusing the segment spectra of earlier windows.
+
+    Windows every 5 s with segments 30 s apart share their segments: the newest
+    segment of one window is the middle one six steps later and the oldest twelve steps
+    later. A segment's samples depend only on the four beats around each sample, all
+    known when it is first computed, so each is resampled and transformed once.
+    ``cache`` maps a segment's first grid index to its PSD row (None: a sample is
+    invalid); entries older than the window are dropped.
+    """
+    step = round(s.spectrum_step_s * spec.fs)
+    first = k * step - spec.n_win + 1
+    rows = []
+    for i in range(3):
+        a = first + i * spec.hop
+        if a not in cache:
+            grid = np.arange(a, a + spec.n_seg, dtype=np.float64)
+            lo = max(0, int(np.searchsorted(t, grid[0] / spec.fs, side="right")) - 3)
+            x, valid = _hermite(t[lo:], y[lo:], brk[lo:], grid, spec.fs)
+            cache[a] = spec.segment_psd(x[None, :])[0] if valid.all() else None
+        rows.append(cache[a])
+    for old in [a for a in cache if a < first]:
+        del cache[old]
+    if all(r is not None for r in rows):
+        # the same order as _mean3, so online and batch agree bit for bit
+        return spec.bands_row(((rows[0] + rows[1]) + rows[2]) / 3.0)
+    return _lomb_window(spec, s, k * step, t, y)
+
+
+def _lomb_window(
+    spec: _Spectrum, s: HrvSettings, end: int, t: np.ndarray, y: np.ndarray
+) -> tuple[float, float, float]:
+    """Lomb-Scargle on the beats of the window ending at grid index ``end`` (or NaN)."""
     t_end = end / spec.fs
     a = int(np.searchsorted(t, t_end - s.spectrum_window_s, side="right"))
     b = int(np.searchsorted(t, t_end, side="right"))
@@ -222,9 +276,7 @@ def _batch_spectra(
             j = int(j_of_k[c0 + r]) + 1
             e = int(ends[r])
             win = (x[e - n_win + 1 : e + 1], valid[e - n_win + 1 : e + 1])
-            vals[c0 + r] = _window_spectrum(
-                spec, s, int(kc[r]), bt[:j], by[:j], brk[:j], samples=win
-            )
+            vals[c0 + r] = _window_spectrum(spec, s, int(kc[r]), bt[:j], by[:j], win)
         c0 = c1
     # per usable beat: the latest computed spectrum; per beat: hold through unusable ones
     which = np.cumsum(evaluated) - 1

@@ -29,7 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp.hrv_settings import HrvSettings
-from dsp.hrv_spectra import _batch_spectra, _Spectrum, _spectrum_index, _window_spectrum
+from dsp.hrv_spectra import (
+    _batch_spectra,
+    _cached_window_spectrum,
+    _Spectrum,
+    _spectrum_index,
+)
 from dsp.types import CorrectedBeat
 
 __all__ = ["HrvMetrics", "HrvWindow", "windowed_metrics"]
@@ -132,6 +137,7 @@ class HrvWindow:
         self._b_n = 0
         self._brk_next = True
         self._spec_k: int | None = None
+        self._segments: dict[int, np.ndarray | None] = {}  # segment spectra by start
         self._spec_vals = (_NAN, _NAN, _NAN)
         self._spec_t = _NAN
 
@@ -239,8 +245,14 @@ class HrvWindow:
 
     def _spectrum_at(self, k: int) -> tuple[float, float, float]:
         n = self._b_n
-        return _window_spectrum(
-            self._spec, self.settings, k, self._b_t[:n], self._b_y[:n], self._b_brk[:n]
+        return _cached_window_spectrum(
+            self._spec,
+            self.settings,
+            k,
+            self._b_t[:n],
+            self._b_y[:n],
+            self._b_brk[:n],
+            self._segments,
         )
 
     # ------------------------------------------------------------------ output

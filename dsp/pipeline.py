@@ -6,7 +6,8 @@ that offline analysis equals the live session.
 """
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from dsp.artifact_windows import ArtifactSettings
 from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
 from dsp.hrv_settings import HrvSettings
-from dsp.hrv_window import HrvWindow
+from dsp.hrv_window import HrvMetrics, HrvWindow
 from dsp.quality import QualitySettings, SignalQuality
 from dsp.types import Beat, CorrectedBeat
 
@@ -41,6 +42,27 @@ class PipelineSettings:
     arousal: ArousalSettings = field(default_factory=ArousalSettings)
 
 
+class HrvStage(Protocol):
+    """What the pipeline needs of its HRV stage (:class:`~dsp.hrv_window.HrvWindow`)."""
+
+    def reset(self) -> None:
+        """Forget the session."""
+
+    def push(self, beat: CorrectedBeat, gap_before: bool = False) -> HrvMetrics:
+        """Take one corrected beat; return the metrics at its time."""
+
+
+def gap_starts(t_s: np.ndarray, rr_ms: np.ndarray, gap_s: float) -> np.ndarray:
+    """Per raw beat: True where it ends a gap (it came ``gap_s`` later than its RR says).
+
+    The same test, in the same arithmetic, as :meth:`SubjectPipeline.push`.
+    """
+    gap = np.zeros(t_s.size, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        gap[1:] = t_s[1:] - t_s[:-1] > rr_ms[1:] / 1000.0 + gap_s
+    return gap
+
+
 class SubjectPipeline:
     """Turn one subject's raw beats into corrected beats with metrics and arousal.
 
@@ -52,6 +74,9 @@ class SubjectPipeline:
         Stage settings.
     baseline : Baseline or None
         The subject's resting baseline; without one there is no arousal estimate.
+    hrv : HrvStage or None
+        The HRV stage (default: a live :class:`~dsp.hrv_window.HrvWindow`; offline
+        analysis passes a table computed in advance, see :mod:`dsp.pipeline_batch`).
     """
 
     def __init__(
@@ -59,12 +84,13 @@ class SubjectPipeline:
         subject: str,
         settings: PipelineSettings = PipelineSettings(),
         baseline: Baseline | None = None,
+        hrv: HrvStage | None = None,
     ) -> None:
         self.subject = subject
         self.settings = settings
         self.paced = False  # True while the person follows a breathing pacer
         self._corrector = ArtifactCorrector(settings.artifacts)
-        self._hrv = HrvWindow(settings.hrv)
+        self._hrv: HrvStage = HrvWindow(settings.hrv) if hrv is None else hrv
         self._quality = SignalQuality(settings.quality)
         self.set_baseline(baseline)
         self.reset()
@@ -118,16 +144,12 @@ class SubjectPipeline:
         for beat in corrected:
             gap = self._gap_pending
             self._gap_pending = False
-            result = BeatResult(
-                self.subject,
-                beat,
-                self._hrv.push(beat, gap_before=gap),
-                self._quality.push(beat),
-                gap,
-                self._contact,
-            )
+            hrv = self._hrv.push(beat, gap_before=gap)
+            quality = self._quality.push(beat)
+            result = BeatResult(self.subject, beat, hrv, quality, gap, self._contact)
             if self._arousal is not None:
-                result = replace(result, arousal=self._arousal.push(result, self.paced))
+                arousal = self._arousal.push(result, self.paced)
+                result = BeatResult(self.subject, beat, hrv, quality, gap, self._contact, arousal)
             out.append(result)
         return out
 

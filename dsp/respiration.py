@@ -35,12 +35,24 @@ samples, so pushing in any chunks gives the same updates bit for bit
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
-from scipy import signal
 
 from dsp.breathing import _peak, _periodogram  # the RSA rate's spectral peak, shared
 from dsp.pacer import Pacer, volumes
+
+
+def _signal() -> ModuleType:
+    """scipy.signal, imported when a respiration monitor first needs it.
+
+    Importing it with the module would load scipy into every window at start-up
+    (~25 MB) although only a chest-strap session with acceleration uses it.
+    """
+    from scipy import signal
+
+    return signal
+
 
 __all__ = [
     "QUALITIES",
@@ -123,9 +135,9 @@ class RespirationMonitor:
         self.settings = s = settings or RespirationSettings()
         self.k = max(1, round(self.fs_hz / 10.0))
         self.out_hz = self.fs_hz / self.k
-        self._sos = signal.butter(2, s.band_hz, "bandpass", fs=self.out_hz, output="sos")
-        self._hp = signal.butter(2, 1.0, "highpass", fs=self.out_hz, output="sos")
-        self._lp = signal.butter(1, 0.2, "lowpass", fs=self.out_hz, output="sos")
+        self._sos = _signal().butter(2, s.band_hz, "bandpass", fs=self.out_hz, output="sos")
+        self._hp = _signal().butter(2, 1.0, "highpass", fs=self.out_hz, output="sos")
+        self._lp = _signal().butter(1, 0.2, "lowpass", fs=self.out_hz, output="sos")
         self._step_n = max(1, round(s.step_s * self.out_hz))
         windows = (s.axis_window_s, s.rate_window_s, s.lag_window_s)
         self._keep = math.ceil(max(windows) * self.out_hz) + 1
@@ -192,17 +204,17 @@ class RespirationMonitor:
             self._zi = _zi(self._sos, x[0])
             self._zi_lp = _zi(self._lp, x[0])
             self._zi_hp = np.zeros((self._hp.shape[0], 2, 3))
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        g, self._zi_lp = signal.sosfilt(self._lp, x, axis=0, zi=self._zi_lp)
-        h, self._zi_hp = signal.sosfilt(self._hp, x, axis=0, zi=self._zi_hp)
+        y, self._zi = _signal().sosfilt(self._sos, x, axis=0, zi=self._zi)
+        g, self._zi_lp = _signal().sosfilt(self._lp, x, axis=0, zi=self._zi_lp)
+        h, self._zi_hp = _signal().sosfilt(self._hp, x, axis=0, zi=self._zi_hp)
         self._hp_tail = np.concatenate([self._hp_tail, h])[-max(1, round(self.out_hz)) :]
         if float(np.sqrt(np.mean(np.sum(self._hp_tail**2, axis=1)))) > s.movement_mg:
             self._moved_t = float(t[-1])
         if self.pacer is not None:
             pv = volumes(self.pacer, t)
             if self._zi_p.size == 0:
-                self._zi_p = signal.sosfilt_zi(self._sos) * pv[0]
-            p, self._zi_p = signal.sosfilt(self._sos, pv, zi=self._zi_p)
+                self._zi_p = _signal().sosfilt_zi(self._sos) * pv[0]
+            p, self._zi_p = _signal().sosfilt(self._sos, pv, zi=self._zi_p)
         else:
             p = np.full(t.size, np.nan)
         keep = self._keep
@@ -242,7 +254,7 @@ class RespirationMonitor:
         # phase over the last breath, undoing the band-pass's phase shift at f
         n_ph = min(proj.size, max(4, round(self.out_hz / f)))
         c = _fit(proj[-n_ph:], self._t[-n_ph:], f, t_end)
-        _, h = signal.sosfreqz(self._sos, worN=[f], fs=self.out_hz)
+        _, h = _signal().sosfreqz(self._sos, worN=[f], fs=self.out_hz)
         theta = math.atan2(c.imag, c.real) - float(np.angle(h[0]))
         if self._polarity < 0:
             theta += math.pi
@@ -307,7 +319,8 @@ def respiration_series(
 
 def _zi(sos: np.ndarray, first: Sequence[float]) -> np.ndarray:
     """Filter state of a 3-axis signal at rest at ``first``."""
-    return signal.sosfilt_zi(sos)[:, :, None] * np.asarray(first, dtype=np.float64)[None, None, :]
+    rest = np.asarray(first, dtype=np.float64)[None, None, :]
+    return _signal().sosfilt_zi(sos)[:, :, None] * rest
 
 
 def _angle(c: complex) -> float:

@@ -69,3 +69,59 @@ class RingBuffer:
         """Forget every value (the capacity stays)."""
         self._start = 0
         self._size = 0
+
+
+class RowRing:
+    """A fixed-size FIFO of rows of floats, cheap to append one row at a time.
+
+    A row is appended to a plain list (one fast call per beat) and moved into the numpy
+    ring in one vectorised copy when the rows are read (or when the list fills), so a
+    stream that is read a few times a second costs one tuple per row.
+
+    Parameters
+    ----------
+    capacity : int
+        Number of rows kept.
+    columns : int
+        Values per row.
+    """
+
+    def __init__(self, capacity: int, columns: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self._data = np.zeros((capacity, columns))
+        self._start = 0
+        self._size = 0
+        self._pending: list[tuple] = []
+
+    def __len__(self) -> int:
+        return min(self._size + len(self._pending), self._data.shape[0])
+
+    def append(self, row: tuple) -> None:
+        """Add one row (a tuple of ``columns`` numbers), dropping the oldest when full."""
+        self._pending.append(row)
+        if len(self._pending) >= self._data.shape[0]:
+            self._settle()
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Every column, oldest row first, as new float64 arrays."""
+        self._settle()
+        cap = self._data.shape[0]
+        idx = (self._start + np.arange(self._size)) % cap
+        rows = self._data[idx]
+        return tuple(rows[:, j].copy() for j in range(self._data.shape[1]))
+
+    def _settle(self) -> None:
+        if not self._pending:
+            return
+        new = np.array(self._pending, dtype=np.float64).reshape(len(self._pending), -1)
+        self._pending = []
+        cap = self._data.shape[0]
+        if new.shape[0] >= cap:
+            new = new[-cap:]
+        k = new.shape[0]
+        pos = (self._start + self._size + np.arange(k)) % cap
+        self._data[pos] = new
+        overflow = max(0, self._size + k - cap)
+        self._start = (self._start + overflow) % cap
+        self._size = min(cap, self._size + k)

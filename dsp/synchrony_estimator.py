@@ -56,7 +56,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.fft import irfft, next_fast_len, rfft
 
 from dsp.synchrony_grid import _Grid
 from dsp.synchrony_types import SynchronyEstimate, SynchronySettings
@@ -101,14 +100,31 @@ def _sliding_dot(fixed: np.ndarray, series: Sequence[np.ndarray]) -> np.ndarray:
     """
     k, w = fixed.shape
     size = series[0].size
-    nfft = next_fast_len(size, real=True)  # outputs 0..size-w never wrap around
+    nfft = _fast_len(size)  # outputs 0..size-w never wrap around
     both = np.zeros((2 * k, nfft))
     for i, x in enumerate(series):
         both[i, :size] = x
     both[k:, :w] = fixed
-    spectra = rfft(both, axis=1)
+    # numpy's FFT, not scipy's: scipy.fft would add ~30 MB to every dyad window
+    spectra = np.fft.rfft(both, axis=1)
     spectra[:k] *= spectra[k:].conj()
-    return irfft(spectra[:k], nfft, axis=1)[:, : size - w + 1]
+    return np.fft.irfft(spectra[:k], nfft, axis=1)[:, : size - w + 1]
+
+
+def _fast_len(n: int) -> int:
+    """The smallest 5-smooth number (2^a 3^b 5^c) >= ``n``: a fast FFT length."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 #: Correlations are capped here before Fisher's z (r = 1 would give infinity).

@@ -47,10 +47,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.fft import irfft, next_fast_len, rfft
-from scipy.stats import t as student_t
 
-from dsp.synchrony_estimator import _detrend_unit, _fisher, _sliding_dot
+from dsp.synchrony_estimator import _detrend_unit, _fast_len, _fisher, _sliding_dot
 from dsp.synchrony_grid import GridInterpolator
 from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronySettings
 
@@ -109,9 +107,10 @@ class _Tail:
 def _dots(units: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Dot product of each unit window (rows) with every window of one series (NaN as 0)."""
     w = units.shape[1]
-    nfft = next_fast_len(x.size, real=True)  # outputs 0..size-w never wrap around
-    spectra = rfft(np.nan_to_num(x), nfft)[None, :] * rfft(units, nfft, axis=1).conj()
-    return irfft(spectra, nfft, axis=1)[:, : x.size - w + 1]
+    nfft = _fast_len(x.size)  # outputs 0..size-w never wrap around
+    # numpy's FFT, as in _sliding_dot: scipy.fft would weigh on every dyad window
+    spectra = np.fft.rfft(np.nan_to_num(x), nfft)[None, :] * np.fft.rfft(units, nfft).conj()
+    return np.fft.irfft(spectra, nfft, axis=1)[:, : x.size - w + 1]
 
 
 def gumbel_p(observed: float, null: np.ndarray) -> float:
@@ -270,6 +269,10 @@ class SessionAccumulator:
         p = gumbel_p(float(mean[best]), (sums[pick] / counts[pick, None]).max(axis=1))
         n = self._n
         sd = math.sqrt(max(self._z2[best] - n * mean[best] ** 2, 0.0) / (n - 1))
+        # imported here: one person's window never loads scipy (the engine loads it
+        # for a dyad before the session starts, so this never stalls the engine loop)
+        from scipy.stats import t as student_t
+
         half = float(student_t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
         z = float(mean[best])
         return SessionSynchrony(

@@ -84,6 +84,11 @@ class SortedWindow:
         """The ``k``-th smallest value held (zero-based)."""
         return self._sorted[k]
 
+    @property
+    def sorted_values(self) -> list[float]:
+        """The values held, smallest first (the window's own list: do not modify)."""
+        return self._sorted
+
     def values(self) -> list[float]:
         """The values held, oldest first."""
         cap = len(self._fifo)

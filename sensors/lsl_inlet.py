@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from dsp.types import Beat
 from sensors.base import BaseSource, DeviceNotFoundError, SensorError, SourceState, SourceStatus
+from sensors.plausible import plausible_hr, plausible_rr
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ RR_LABELS = ("rr", "rr_ms", "rri", "ibi", "rr interval", "rr_interval", "interbe
 HR_LABELS = ("hr", "hr_bpm", "heart rate", "heartrate", "heart_rate", "bpm", "hr_strap", "pulse")
 RR_TYPES = ("rr", "rawrr", "ibi", "rri", "nn")
 HR_TYPES = ("hr", "heartrate", "heart rate", "pulse")
+#: A sample stamped more than this after now (s) is from a broken clock: dropped, since
+#: every later beat would look out of order for that long. Bridges that send beats in
+#: batches stamp some a little ahead, hence the slack.
+FUTURE_S = 30.0
 _UNITS_MS = {"ms": 1.0, "msec": 1.0, "milliseconds": 1.0, "millisecond": 1.0}
 _UNITS_MS |= {"s": 1000.0, "sec": 1000.0, "seconds": 1000.0, "second": 1000.0}
 _UNITS_MS |= {"1/1024 s": 1000.0 / 1024.0, "1/1024s": 1000.0 / 1024.0}
@@ -101,9 +106,24 @@ def plan_channels(
     return ChannelPlan(rr, scale, hr, contact)
 
 
+def _xpath_literal(text: str) -> str:
+    """``text`` as an XPath 1.0 string literal (XPath has no escapes: concat() joins parts)."""
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    pieces = []
+    for i, part in enumerate(text.split("'")):
+        if i:
+            pieces.append('"\'"')  # the single quote itself, in double quotes
+        if part:
+            pieces.append(f"'{part}'")
+    return "concat(" + ", ".join(pieces) + ")"
+
+
 def _predicate(target: str) -> str:
-    quote = '"' if "'" in target else "'"
-    return f"source_id={quote}{target}{quote} or name={quote}{target}{quote}"
+    literal = _xpath_literal(target)  # parenthesised: liblsl prepends "session_id=... and"
+    return f"(source_id={literal} or name={literal})"
 
 
 class LslInletSource(BaseSource):
@@ -285,7 +305,9 @@ class LslInletSource(BaseSource):
                                 device,
                             )
                         )
-                    beats = converter.convert(samples, stamps, self.time_correction_s)
+                    beats = converter.convert(
+                        samples, stamps, self.time_correction_s, pylsl.local_clock() + FUTURE_S
+                    )
                     if beats:
                         post(beats)
                 elif not silent and wall - last_data > self.silence_s:
@@ -331,31 +353,55 @@ class BeatConverter:
         self.scale = plan.rr_scale
         self.last_hr_beat = math.nan
 
-    def convert(self, samples: list, stamps: list, correction_s: float = 0.0) -> list[Beat]:
-        """Beats of ``samples`` (rows) stamped ``stamps + correction_s`` (seconds)."""
+    def convert(
+        self, samples: list, stamps: list, correction_s: float = 0.0, not_after: float = math.inf
+    ) -> list[Beat]:
+        """Beats of ``samples`` (rows) stamped ``stamps + correction_s`` (seconds).
+
+        A sample is counted in ``source.bad_samples`` and dropped when its time is not a
+        number or later than ``not_after`` (a stream's clock in the future), its RR is
+        outside :data:`~sensors.plausible.RR_RANGE_MS` or (heart-rate streams) its rate
+        outside :data:`~sensors.plausible.HR_RANGE_BPM`; an implausible strap HR beside a
+        good RR is dropped alone.
+        """
         plan, subject = self.plan, self.source.subject
         beats = []
         for row, stamp in zip(samples, stamps, strict=True):
             t = stamp + correction_s
             hr = _value(row, plan.hr)
+            hr = hr if plausible_hr(hr) else None
             contact_v = _value(row, plan.contact)
             contact = None if contact_v is None else bool(contact_v)
+            if not (math.isfinite(t) and t <= not_after):
+                self._bad("time", t)
+                continue
             if plan.rr is not None:
                 rr = _value(row, plan.rr)
                 if rr is None or rr <= 0:
-                    self.source.bad_samples += 1
+                    self._bad("RR", rr)
                     continue
                 if self.scale is None:
                     self.scale = 1000.0 if rr < 10 else 1.0
                 rr_ms = rr * self.scale
-                if not 200.0 <= rr_ms <= 5000.0:
-                    log.debug("%s: RR %.1f ms out of range, passed on", self.name, rr_ms)
+                if not plausible_rr(rr_ms):
+                    self._bad("RR (ms)", rr_ms)
+                    continue
                 beats.append(Beat(subject, t, rr_ms, hr, contact, self.name))
-            elif hr is not None and hr > 0:
+            elif hr is not None:
                 beats.extend(self._paced(t, hr, contact))
             else:
-                self.source.bad_samples += 1
+                self._bad("heart rate", _value(row, plan.hr))
         return beats
+
+    def _bad(self, what: str, value: float | None) -> None:
+        self.source.bad_samples += 1
+        if self.source.bad_samples == 1:
+            log.warning(
+                "%s: dropped a sample with %s %r (implausible); later ones are counted",
+                self.name,
+                what,
+                value,
+            )
 
     def _paced(self, t: float, hr: float, contact: bool | None) -> list[Beat]:
         rr_s = 60.0 / hr

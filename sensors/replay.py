@@ -64,18 +64,30 @@ class ReplayControl:
     subject: str | None
     data: dict = field(hash=False)
 
-    def apply(self, engine: Any) -> None:
-        """Do to ``engine`` what was done live (``set_baseline`` / ``set_paced``)."""
+    def baseline_parts(self) -> tuple[Any, Any]:
+        """The recorded ``(Baseline or None, ArousalSettings or None)`` of a baseline event.
+
+        Raises
+        ------
+        ValueError
+            When the event's values do not make a baseline or settings (a damaged file).
+        """
         from dsp.arousal_estimator import ArousalSettings
         from dsp.baseline import Baseline
 
-        if self.kind == "baseline":
-            values = self.data.get("baseline")
+        values = self.data.get("baseline")
+        settings = self.data.get("arousal")
+        try:
             baseline = None if values is None else Baseline.from_dict(values)
-            settings = self.data.get("arousal")
-            engine.set_baseline(
-                self.subject, baseline, None if settings is None else ArousalSettings(**settings)
-            )
+            arousal = None if settings is None else ArousalSettings(**settings)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"baseline event: {exc}") from None
+        return baseline, arousal
+
+    def apply(self, engine: Any) -> None:
+        """Do to ``engine`` what was done live (``set_baseline`` / ``set_paced``)."""
+        if self.kind == "baseline":
+            engine.set_baseline(self.subject, *self.baseline_parts())
         elif self.kind == "paced":
             engine.set_paced(bool(self.data.get("paced")), self.subject)
 
@@ -111,8 +123,10 @@ class ReplaySession:
         self.t_last = max(times) if times else math.nan
         self.cursor = 0
         self.retired: set[str] = set()
+        self.fast_until = -math.inf  # seek: as fast as possible up to this stream time
         self._wall_start = math.nan
         self._changed: asyncio.Condition | None = None
+        self._waiting = 0  # subjects waiting for their turn
 
     def count(self, subject: str) -> int:
         """Beats of one subject."""
@@ -124,6 +138,16 @@ class ReplaySession:
             self._changed = asyncio.Condition()
         if math.isnan(self._wall_start):
             self._wall_start = now()
+        if self.speed == 0 and not self._waiting:
+            # nobody waits for a turn (one subject, or the other is not waiting): take
+            # the item without the lock; the same order, a few microseconds less a beat
+            self._skip_retired()
+            if self.cursor >= len(self.items):
+                return None
+            item = self.items[self.cursor]
+            if item.subject == subject:
+                self.cursor += 1
+                return item.payload
         async with self._changed:
             while True:
                 self._skip_retired()
@@ -132,16 +156,32 @@ class ReplaySession:
                 item = self.items[self.cursor]
                 if item.subject == subject:
                     break
-                await self._changed.wait()
+                self._waiting += 1
+                try:
+                    await self._changed.wait()
+                finally:
+                    self._waiting -= 1
             payload = item.payload
             if self.speed > 0 and isinstance(payload, Beat):
-                due = self._wall_start + (payload.t - self.t_first) / self.speed
-                delay = due - now()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                if payload.t < self.fast_until:  # seeking: the pace resumes from here
+                    self._wall_start = now() - (payload.t - self.t_first) / self.speed
+                else:
+                    due = self._wall_start + (payload.t - self.t_first) / self.speed
+                    delay = due - now()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
             self.cursor += 1
             self._changed.notify_all()
             return payload
+
+    def seek(self, t: float) -> None:
+        """Replay as fast as possible up to stream time ``t``, then at :attr:`speed` again.
+
+        Every beat still goes through the pipeline, so what shows at ``t`` is what the
+        session showed. Only forward: an earlier ``t`` changes nothing (replay the file
+        again to go back). Safe to call from another thread (one attribute store).
+        """
+        self.fast_until = t
 
     def _skip_retired(self) -> None:
         while self.cursor < len(self.items) and self.items[self.cursor].subject in self.retired:
@@ -182,6 +222,16 @@ class ReplaySource(BaseSource):
         self.recorded_subject = recorded_subject
         self.device = device or "recording"
         self.bad_samples = 0
+
+    def beat_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Times (s) and raw RR intervals (ms) of every beat this source will yield."""
+        beats = [
+            i.payload
+            for i in self.session.items
+            if i.subject == self.recorded_subject and isinstance(i.payload, Beat)
+        ]
+        t = np.fromiter((b.t for b in beats), np.float64, len(beats))
+        return t, np.fromiter((b.rr_ms for b in beats), np.float64, len(beats))
 
     async def beats(self) -> AsyncIterator[Beat]:
         """Yield the recorded beats (and session events) of this subject, then end."""
@@ -275,6 +325,31 @@ def replay_sources(
     ]
 
 
+def in_time_order(stamps: np.ndarray) -> np.ndarray:
+    """Mask of the timestamps that keep a stream in time order.
+
+    A timestamp that is not finite, goes back before the last one kept, or jumps past the
+    next one (a flipped bit turns 1000.2 s into 2.5e79 s) is left out; the rest stay.
+    """
+    stamps = np.asarray(stamps, float)
+    keep = np.isfinite(stamps)
+    later = np.full(len(stamps), math.inf)  # the next finite stamp after each one
+    upcoming = math.inf
+    for k in range(len(stamps) - 1, -1, -1):
+        later[k] = upcoming
+        if keep[k]:
+            upcoming = stamps[k]
+    last = -math.inf
+    for k, t in enumerate(stamps):
+        if not keep[k]:
+            continue
+        if t < last or (t > later[k] >= last):
+            keep[k] = False
+            continue
+        last = t
+    return keep
+
+
 def _heartsync_items(
     rec: XdfRecording,
 ) -> tuple[list[str], list[_Item], dict[str, str]]:
@@ -293,7 +368,15 @@ def _heartsync_items(
             raise ReplayError(f"{rec.path}: raw RR stream {stream.name!r} has channels {labels}")
         values = np.asarray(stream.time_series, float)
         source = f"replay:{rec.path.name}"
-        for t, (rr, hr, contact, order) in zip(stream.time_stamps, values, strict=True):
+        keep = in_time_order(stream.time_stamps) & np.isfinite(values[:, 3])
+        if not keep.all():
+            log.warning(
+                "%s: %d beats of %s dropped (damaged times or order)",
+                rec.path.name,
+                int((~keep).sum()),
+                subject,
+            )
+        for t, (rr, hr, contact, order) in zip(stream.time_stamps[keep], values[keep], strict=True):
             beat = Beat(
                 subject,
                 float(t),
@@ -329,7 +412,15 @@ def _insert_controls(rec: XdfRecording, beats: list[_Item], subjects: list[str])
             who = event.get("subject")
             if who is not None and who not in subjects:
                 continue
-            controls.append((float(event["order"]), ReplayControl(event["event"], who, event)))
+            control = ReplayControl(event["event"], who, event)
+            try:
+                order = float(event["order"])
+                if control.kind == "baseline":
+                    control.baseline_parts()
+            except (TypeError, ValueError) as exc:
+                log.warning("%s: a damaged %s event skipped (%s)", rec.path.name, control.kind, exc)
+                continue
+            controls.append((order, control))
     if not controls:
         return beats
     out: list[_Item] = []
@@ -381,8 +472,9 @@ def _foreign_items(
         devices[subject] = stream.name
         holder = _Holder(subject)
         converter = BeatConverter(holder, plan, f"replay:{rec.path.name}")
-        rows = [list(r) for r in np.asarray(stream.time_series, float)]
-        for beat in converter.convert(rows, list(stream.time_stamps)):
+        keep = in_time_order(stream.time_stamps)
+        rows = [list(r) for r in np.asarray(stream.time_series, float)[keep]]
+        for beat in converter.convert(rows, list(stream.time_stamps[keep])):
             items.append(_Item(beat.t, subject, beat))
     items.sort(key=lambda i: i.order)
     return subjects, items, devices

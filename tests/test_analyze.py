@@ -164,6 +164,15 @@ def test_summary_equals_the_live_session(session):
     assert 2.0 < analysis.summary["paced_min"] < 6.0
 
 
+def test_batch_hrv_gives_the_beat_by_beat_report(session, tmp_path):
+    """The HRV table computed at once gives the same files as the live windows."""
+    fast = session["folder"] / "report"
+    slow = analyze(session["path"], tmp_path / "slow", batch_hrv=False)
+    assert slow.summary == session["analysis"].summary
+    for name in ("beats.csv", "windows.csv"):
+        assert (tmp_path / "slow" / name).read_text() == (fast / name).read_text()
+
+
 def _svgs(html, fig_id):
     block = re.search(rf"<figure id='{fig_id}'>(.*?)</figure>", html, re.S)
     assert block, f"figure {fig_id} missing"
@@ -289,6 +298,10 @@ def test_cli_json_summary_on_stdout(session, tmp_path):
     printed = json.loads(out.stdout)
     assert printed["subjects"] == json.loads(json.dumps(session["analysis"].summary["subjects"]))
     assert (tmp_path / "r" / "report.html").is_file()
+    # health data: the report, its CSVs and summary are the owner's only, like recordings
+    assert oct((tmp_path / "r").stat().st_mode & 0o777) == "0o700"
+    for name in ("report.html", "beats.csv", "windows.csv", "summary.json"):
+        assert oct((tmp_path / "r" / name).stat().st_mode & 0o777) == "0o600", name
 
 
 @pytest.mark.parametrize("kind", ["empty", "truncated", "foreign", "missing"])
@@ -301,9 +314,9 @@ def test_bad_files_give_one_clear_line(session, tmp_path, kind):
     elif kind == "foreign":
         path.write_text("time,rr\n0,800\n")
     out = _cli("analyze", str(path), "--out", str(tmp_path / "r"))
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "Traceback" not in out.stderr
-    last = out.stderr.strip().splitlines()[-1]
+    (last,) = out.stderr.strip().splitlines()  # one line: no WARNING before the error
     assert last.startswith("heartsync: error: ") and str(path) in last
     expected = {
         "empty": "empty",
@@ -356,3 +369,30 @@ def test_progress_bar_waits_two_seconds_then_draws():
     bar(0.5)
     bar(1.0)
     assert out.text.count("\r") == 2 and " 50%" in out.text and out.text.endswith("100%   2.5 s\n")
+
+
+def test_nonlinear_measures_equal_the_batch_functions(session):
+    from dsp.nonlinear import dfa_alpha1, poincare
+
+    summary = session["analysis"].summary["subjects"]["therapist"]["nonlinear"]
+    results = [r for r in session["results"] if r.subject == "therapist"]
+    rr = np.array([r.beat.rr_ms for r in results])
+    clean = np.array([r.beat.artifact is None for r in results])
+    gap = np.array([r.gap_before for r in results])
+    pairs = clean[:-1] & clean[1:] & ~gap[1:]
+    sd1, sd2 = poincare(rr, pairs)
+    assert summary["sd1_ms"] == pytest.approx(sd1, rel=1e-6)
+    assert summary["sd2_ms"] == pytest.approx(sd2, rel=1e-6)
+    assert summary["sd2_sd1"] == pytest.approx(sd2 / sd1, rel=1e-5)
+    # DFA alpha1: mean over the qualifying 5-min segments (the spectra's segments)
+    assert (
+        summary["dfa_segments"]
+        == session["analysis"].summary["subjects"]["therapist"]["frequency_domain"]["segments_used"]
+    )
+    assert summary["dfa_segments"] >= 3
+    t = np.array([r.beat.t for r in results])
+    first = rr[(t >= t[0]) & (t < t[0] + 300.0)]
+    assert 0.5 < dfa_alpha1(first) < 1.6
+    assert 0.5 < summary["dfa_alpha1"] < 1.6
+    html = (session["folder"] / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Poincaré SD1 (ms)" in html and "DFA α1" in html and "Peng et al. 1995" in html

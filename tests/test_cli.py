@@ -5,10 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+
+from app.profiles import ProfileStore
 
 CLI = [sys.executable, "-m", "ui"]
 
@@ -101,12 +102,12 @@ def test_ctrl_c_stops_cleanly():
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    first = [proc.stdout.readline() for _ in range(4)]  # running: four beats out
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=10)
+    stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
-    lines = stdout.splitlines()
+    lines = first + stdout.splitlines()
     assert len(lines) > 3 and all(json.loads(line) for line in lines)
 
 
@@ -153,7 +154,8 @@ def test_calibrate_profiles_and_zones_in_json(tmp_path):
     )
     assert cal.returncode == 0, cal.stderr
     assert "saved Alex" in cal.stdout
-    path = tmp_path / "profiles" / "Alex.json"
+    path = ProfileStore(tmp_path / "profiles").path("Alex")
+    assert f"saved Alex to {path}" in cal.stdout
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     listed = run_cli("--profiles", profiles, "profiles")
     assert listed.returncode == 0 and listed.stdout.startswith("Alex")
@@ -198,27 +200,44 @@ def test_calibration_refused_for_a_noisy_rest(tmp_path):
     )
     assert out.returncode == 1
     assert "baseline refused" in out.stderr and "clean" in out.stderr
-    assert not (tmp_path / "Noisy.json").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing saved, nothing left behind
 
 
 def test_window_records_and_publishes_when_asked(tmp_path):
+    """--lsl publishes (a real inlet here reads the window's RR stream) and --record
+    records; the first Ctrl-C closes the window, the recording and the outlets."""
+    import pylsl
     import pyxdf
 
     path = tmp_path / "session.xdf"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    args = ["run", "--source", "sim", "--speed", "20", "--duration", "40", "--exit-when-done"]
-    out = subprocess.run(
-        [*CLI, *args, "--lsl", "--record", str(path)],
-        capture_output=True,
+    subject = f"w{os.getpid()}"
+    args = ["run", "--source", f"sim:subject={subject}", "--speed", "4", "--lsl"]
+    proc = subprocess.Popen(
+        [*CLI, *args, "--record", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
         env=env,
     )
-    assert out.returncode == 0, out.stderr
+    try:
+        found = []
+        while not found and proc.poll() is None:
+            found = pylsl.resolve_bypred(f"contains(source_id,'{subject}:rr')", 1, 1.0)
+        assert found, "the window published no RR stream"
+        inlet = pylsl.StreamInlet(found[0])
+        sample, stamp = inlet.pull_sample(timeout=60)
+        assert sample is not None and 200 < sample[0] < 3000  # an RR in ms, live
+        assert found[0].type() == "RR"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
     streams, _ = pyxdf.load_xdf(str(path))
     rr = next(s for s in streams if s["info"]["type"][0] == "RR")
-    assert len(rr["time_stamps"]) > 20
-    again = run_cli(*args, "--record", str(path))
+    assert len(rr["time_stamps"]) >= 1 and stamp in list(rr["time_stamps"])
+    again = run_cli("run", "--source", "sim", "--record", str(path))
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
@@ -231,8 +250,12 @@ def test_ctrl_c_closes_the_window_cleanly():
         text=True,
         env=env,
     )
-    time.sleep(4)
+    seen = ""
+    while "connected" not in seen:  # the window is up and streaming
+        line = proc.stderr.readline()
+        assert line, "the window ended before it connected"
+        seen += line
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == 0, stderr
-    assert "Traceback" not in stderr and "connected" in stderr
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, seen + stderr
+    assert "Traceback" not in seen + stderr

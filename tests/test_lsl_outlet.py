@@ -6,6 +6,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -84,10 +85,7 @@ def test_every_beat_with_its_beat_time_and_metadata():
         base = f"{prefix}:ble:AA:BB:CC:DD:EE:FF:client"
         raw, rr_in, hr_in = (resolve(f"{base}:{k}") for k in ("raw", "rr", "hr"))
         markers = resolve(f"{prefix}:{socket.gethostname()}:client:markers")
-        deadline = time.monotonic() + 10
-        while source.gate is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(lambda: source.gate is not None, "the source to start")
 
         async def go():
             source.gate.set()
@@ -100,9 +98,8 @@ def test_every_beat_with_its_beat_time_and_metadata():
             assert abs(stamp - beat.t) < 1e-3
             assert sample[0] == beat.rr_ms
         assert stamps == [b.t for b in beats]  # in fact exact
-        while len(collect.raw) < len(beats):
-            time.sleep(0.01)
-        time.sleep(0.2)
+        wait_until(lambda: len(collect.raw) == len(beats), "every raw beat")
+        runner.submit(asyncio.sleep(0)).result(60)  # the loop finished processing them
         expected = list(collect.results)
         rr_samples, rr_stamps = pull_until(rr_in, len(expected))
         assert rr_stamps == [r.beat.t for r in expected]
@@ -168,14 +165,42 @@ def test_outlets_are_off_unless_asked_for():
     assert proc.returncode == 0  # SIGTERM stops cleanly
 
 
-@pytest.mark.parametrize("subject", ["a b", "x'y"])
-def test_odd_subject_names_still_publish(subject):
+@pytest.mark.parametrize("subject", ["a b", "x'y", "both'\"quotes", "HR\x01Band"])
+def test_odd_subject_names_publish_and_are_found_by_name(subject):
+    """Names with spaces, either quote kind or a control character: the outlet publishes,
+    an inlet finds it by that exact name, and the marker event says who it was about."""
+    from sensors.lsl_inlet import LslInletSource
+
     prefix = f"t{secrets.token_hex(4)}"
     sink = LslOutletSink(prefix=prefix)
-    sink.write_raw(Beat(subject, now(), 800.0, None, None, "sim"))
-    assert any(subject in name for name in sink.stream_names)
-    event = {"event": "paced", "subject": subject, "paced": True}
-    sink.write_event(now(), event)
-    assert json.loads(json.dumps(event))["subject"] == subject
-    sink.close()
+    try:
+        sink.write_raw(Beat(subject, now(), 800.0, None, None, "sim"))
+        (name,) = [n for n in sink.stream_names if "raw" in n.lower()]
+        source = LslInletSource(name, "reader", resolve_timeout_s=30)
+        collect = CollectSink()
+        runner = EngineThread(Engine([source], [collect]), keep_alive=True)
+        runner.start()
+        try:
+            wait_until(lambda: source.status.state is SourceState.CONNECTED, "connected")
+            sink.write_raw(Beat(subject, now(), 810.0, None, None, "sim"))
+            wait_until(lambda: collect.raw, "a beat through the inlet")
+            assert collect.raw[-1].rr_ms == pytest.approx(810.0)
+        finally:
+            runner.stop()
+        sink.write_event(now(), {"event": "paced", "subject": subject, "paced": True})
+        inlet = resolve(next(i for i in sink.source_ids if i.endswith("markers")))
+        sink.write_event(now(), {"event": "paced", "subject": subject, "paced": False})
+        (text,), _ = inlet.pull_sample(timeout=30)
+        assert json.loads(text)["subject"] == subject
+    finally:
+        sink.close()
     assert sink.stream_names == []
+
+
+def wait_until(condition, what, timeout=60.0):
+    """Wait for ``condition()`` (polling); fail naming ``what`` after ``timeout`` seconds."""
+    done = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        done.wait(0.02)

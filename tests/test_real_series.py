@@ -8,8 +8,6 @@ simulator: no lost estimate, flags no more than NeuroKit2's, the window found ag
 ``python -m bench.real_series`` prints the figures, with NeuroKit2 and pyhrv beside them.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -19,6 +17,7 @@ from dsp.hrv import time_domain
 from dsp.pipeline import process
 from sensors.simulated import SimSettings, simulate
 from tests.real_series import load_real
+from tests.reference_data import flags_from_peak_indices, neurokit2_frozen
 
 CAL_S, ONSET_S, STEP_S, RAMP_S = 300.0, 600.0, 180.0, 20.0
 
@@ -30,17 +29,10 @@ def real(name):
         pytest.skip(f"real series not found (shared/data/real beside the repo): {exc}")
 
 
-def neurokit_interval_flags(peaks_ms, n_intervals):
-    """NeuroKit2 kubios flags per interval (interval i ends at peak i + 1)."""
-    nk = pytest.importorskip("neurokit2")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info, _ = nk.signal_fixpeaks(peaks_ms, sampling_rate=1000, iterative=False)
-    idx = set(info["ectopic"]) | set(info["missed"]) | set(info["extra"]) | set(info["longshort"])
-    flags = np.zeros(n_intervals, dtype=bool)
-    i = np.asarray(sorted(idx), dtype=int) - 1
-    flags[i[(i >= 0) & (i < n_intervals)]] = True
-    return flags
+def neurokit_interval_flags(name, n_intervals):
+    """NeuroKit2 kubios flags per interval (interval i ends at peak i + 1), frozen by
+    tests/neurokit2_reference.py (NeuroKit2 is not in the dev extra)."""
+    return flags_from_peak_indices(neurokit2_frozen()["kubios"][name], n_intervals)
 
 
 def test_every_labelled_ectopic_beat_of_mitbih_100_is_flagged():
@@ -115,8 +107,7 @@ def test_lying_down_after_standing_keeps_the_estimate_and_finds_the_window(seed)
     back = ONSET_S + STEP_S + RAMP_S
     after = (t >= back) & (t < back + 120.0)
     ours = correct_batch(rr, t)[4].any
-    peaks = np.round(np.concatenate(([0.0], np.cumsum(rr)))).astype(np.int64)
-    theirs = neurokit_interval_flags(peaks, rr.size)
+    theirs = neurokit_interval_flags(f"posture-{seed}", rr.size)  # on these beats
     assert ours[after].sum() <= 1.5 * theirs[after].sum()
     beats = (trace.t >= back) & (trace.t < back + 120.0)
     assert np.mean(trace.zone[beats] == Zone.UNKNOWN) <= 0.05

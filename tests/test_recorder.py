@@ -6,7 +6,7 @@ import resource
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -89,22 +89,29 @@ def test_session_reads_back_exactly_in_pyxdf(tmp_path):
 
 
 def test_push_never_blocks_even_when_the_disk_stalls(tmp_path, monkeypatch):
+    """The writer is held inside a write (the disk stalls) while 20,000 beats are pushed:
+    every push returns, nothing is lost once the disk moves again."""
     real = recorder_module._write_all
+    stalled, release = threading.Event(), threading.Event()
 
-    def slow(fd, data):
-        time.sleep(0.5)
+    def stuck(fd, data):
+        stalled.set()
+        release.wait()
         real(fd, data)
 
     rec = XdfRecorder(tmp_path / "slow.xdf", settings=RecorderSettings(flush_interval_s=0.01))
-    monkeypatch.setattr(recorder_module, "_write_all", slow)
+    monkeypatch.setattr(recorder_module, "_write_all", stuck)
     from dsp.types import Beat
 
     beats = [Beat("self", 10.0 + i, 800.0, 75.0, True, "sim") for i in range(20_000)]
-    started = time.perf_counter()
-    for beat in beats:
-        rec.write_raw(beat)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.5, f"20,000 pushes took {elapsed:.3f} s"
+    rec.write_raw(beats[0])
+    assert stalled.wait(60), "the writer never started writing"
+    pusher = threading.Thread(target=lambda: [rec.write_raw(b) for b in beats[1:]])
+    pusher.start()
+    pusher.join(60)  # a push that waited for the writer would still be waiting
+    assert not pusher.is_alive(), "a push waited for the stalled disk"
+    assert not release.is_set() and rec.samples_written == 0  # all while the disk stalled
+    release.set()
     rec.close()
     assert len(read_xdf(rec.path).streams[0].time_stamps) == 20_000
 
@@ -154,6 +161,7 @@ def test_full_disk_stops_the_recording_not_the_session(tmp_path):
             "--json",
             "--record",
             str(path),
+            "--no-history",  # the history's own recording would hit the same limit
         ],
         capture_output=True,
         text=True,
@@ -196,19 +204,18 @@ def test_kill_9_keeps_everything_up_to_the_last_flush(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if path.exists() and path.stat().st_size > 3000:
+        for line in proc.stderr:  # wait for the recording to start, then for data on disk
+            if "recording to" in line:
                 break
-            time.sleep(0.05)
-        time.sleep(1.2)
-        size_before = path.stat().st_size
+        while proc.poll() is None and _raw_beats_on_disk(path) <= 40:
+            threading.Event().wait(0.05)
         proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        proc.wait(60)
     finally:
         proc.kill()
         proc.stderr.close()
-    assert path.stat().st_size >= size_before
+    assert proc.returncode == -signal.SIGKILL  # killed mid-session, not finished
+    before = path.read_bytes()
     rec = read_xdf(path)
     assert not rec.truncated and not rec.closed  # whole chunks, no footers
     raw = next(s for s in rec.streams if s.type == "RawRR")
@@ -221,10 +228,19 @@ def test_kill_9_keeps_everything_up_to_the_last_flush(tmp_path):
     streams, _ = pyxdf.load_xdf(str(path))  # pyxdf reads the unclosed file as is
     assert len(by_type(streams, "RawRR")["time_stamps"]) == n
     result = subprocess.run([*CLI, "repair", str(path)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "repaired" in result.stdout
-    fixed = read_xdf(path)
+    assert result.returncode == 0 and "repaired into" in result.stdout
+    assert path.read_bytes() == before  # the original is never changed
+    fixed = read_xdf(path.with_name("killed.repaired.xdf"))
     assert fixed.closed
     assert len(next(s for s in fixed.streams if s.type == "RawRR").time_stamps) == n
+
+
+def _raw_beats_on_disk(path):
+    """Raw beats in the file as it is now (0 before the first whole chunk)."""
+    if not path.exists() or path.stat().st_size < 200:
+        return 0
+    raw = [s for s in read_xdf(path).streams if s.type == "RawRR"]
+    return len(raw[0].time_stamps) if raw else 0
 
 
 def test_headless_bridge_status_lines_and_clean_ctrl_c(tmp_path):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dsp.ring import RingBuffer
+from dsp.ring import RingBuffer, RowRing
 
 
 def test_ring_keeps_the_newest_values_in_order():
@@ -30,3 +30,18 @@ def test_ring_values_are_a_copy_and_errors_are_clear():
         RingBuffer(1).popleft()
     with pytest.raises(ValueError, match="capacity"):
         RingBuffer(0)
+
+
+def test_row_ring_keeps_the_newest_rows_in_order_whenever_it_is_read():
+    ring = RowRing(5, 2)
+    assert [c.size for c in ring.columns()] == [0, 0]
+    seen = []
+    for i in range(23):
+        ring.append((float(i), -float(i)))
+        seen.append(i)
+        if i % 4 == 0:  # reads between appends settle the pending rows
+            t, v = ring.columns()
+            assert t.tolist() == seen[-5:] and v.tolist() == [-x for x in seen[-5:]]
+    t, v = ring.columns()
+    assert t.tolist() == list(range(18, 23)) and v.tolist() == [-x for x in range(18, 23)]
+    assert len(ring) == 5

@@ -36,6 +36,14 @@ def test_session_report_after_a_recording(qtbot, tmp_path):
     assert [u.toLocalFile() for u in opened] == [str(report)]
     assert not job.dialog.isVisible()
     assert "tachogram-client" in report.read_text()
+    # the same report as a PDF to file (A4 or Letter), opened instead of the page
+    assert bar.pdf_action.isEnabled()
+    job = bar.session_report(open_url=opened.append, pdf=True)
+    with qtbot.waitSignal(job.finished, timeout=30000) as done:
+        pass
+    pdf = report.with_suffix(".pdf")
+    assert done.args == [str(pdf)] and pdf.read_bytes().startswith(b"%PDF-")
+    assert opened[-1].toLocalFile() == str(pdf)
     window.close()
 
 

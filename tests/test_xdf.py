@@ -1,9 +1,6 @@
 """XDF encode/read/repair: exact round trips, pyxdf agreement, damage handled without tracebacks."""
 
-import os
 import struct
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -11,32 +8,11 @@ import pytest
 import pyxdf
 
 from sensors import xdf
-from sensors.xdf import XdfFormatError, read_xdf, repair_xdf
+from sensors.xdf import XdfFormatError, read_xdf
+from tests.xdf_files import file_header, info
 
-
-def _info(name, kind, channels, fmt="double64", srate=0.0, source_id=""):
-    info = ET.Element("info")
-    for tag, text in (
-        ("name", name),
-        ("type", kind),
-        ("channel_count", str(len(channels))),
-        ("nominal_srate", str(srate)),
-        ("channel_format", fmt),
-        ("source_id", source_id),
-    ):
-        ET.SubElement(info, tag).text = text
-    chans = ET.SubElement(ET.SubElement(info, "desc"), "channels")
-    for label, unit in channels:
-        ch = ET.SubElement(chans, "channel")
-        ET.SubElement(ch, "label").text = label
-        ET.SubElement(ch, "unit").text = unit
-    return info
-
-
-def _file_header():
-    header = ET.Element("info")
-    ET.SubElement(header, "version").text = "1.0"
-    return xdf.MAGIC + xdf.file_header_chunk(header)
+_info = info
+_file_header = file_header
 
 
 def write_example(path, n=50, footers=True, seed=0):
@@ -181,48 +157,29 @@ def test_damage_inside_is_skipped_to_the_next_boundary(tmp_path):
         read_xdf(path, recover=False)
 
 
-def test_repair_closes_a_cut_file_for_pyxdf(tmp_path):
-    path = tmp_path / "a.xdf"
-    t, _values, st, _strings = write_example(path, footers=False)
-    data = path.read_bytes()
-    path.write_bytes(data[:-9])  # the writer died inside the last chunk
-    os.chmod(path, 0o644)
-    report = repair_xdf(path)
-    assert report.changed and report.footers_added == 2 and report.dropped_bytes > 0
-    assert "repaired" in report.summary()
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
+def test_every_control_character_is_made_xml_safe(tmp_path):
+    """Strap strings, names and LSL metadata come from outside: whatever they hold, the
+    header stays XML that pyxdf reads (forbidden characters become U+FFFD), and string
+    samples keep their text."""
+    forbidden = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+    forbidden += "\ufffe\uffff\ud800"
+    name = f"HR{forbidden}Band"
+    header = _info(name, "RR", [(f"label{forbidden}", "ms")])
+    ET.SubElement(header.find("desc"), "model").text = f"H10{forbidden}"
+    header.find("desc").set("note", forbidden)
+    path = tmp_path / "control.xdf"
+    marker = f"marker{forbidden[:31]}end"
+    path.write_bytes(
+        _file_header()
+        + xdf.stream_header_chunk(1, header)
+        + xdf.stream_header_chunk(2, _info("m", "Markers", [("m", "")], "string"))
+        + xdf.samples_chunk(1, "double64", 1, [1.0], [[800.0]])
+        + xdf.samples_chunk(2, "string", 1, [1.0], [[marker]])
+    )
     rec = read_xdf(path)
-    assert rec.closed
-    assert int(rec.streams[0].footer.findtext("sample_count")) == len(t)
+    assert rec.streams[0].name == "HR" + "\ufffd" * len(forbidden) + "Band"
+    assert rec.streams[0].text("desc/model").startswith("H10\ufffd")
+    assert rec.streams[1].time_series == [[marker]]  # sample text is not XML: kept as is
     streams, _ = pyxdf.load_xdf(str(path))
-    assert sum(len(s["time_stamps"]) for s in streams) == len(t) + len(st)
-    again = repair_xdf(path)
-    assert not again.changed and "nothing to repair" in again.summary()
-
-
-def test_repair_command_line(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    good = tmp_path / "a.xdf"
-    write_example(good, footers=False)
-    out = tmp_path / "fixed.xdf"
-    run = subprocess.run(
-        [sys.executable, "-m", "ui", "repair", str(good), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "repaired" in run.stdout and read_xdf(out).closed
-    bad = tmp_path / "notes.xdf"
-    bad.write_text("not a recording")
-    run = subprocess.run(
-        [sys.executable, "-m", "ui", "repair", str(bad)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert run.returncode != 0
-    assert run.stderr.strip().count("\n") == 0 and "Traceback" not in run.stderr
-    assert "not an XDF file" in run.stderr
+    assert streams[0]["info"]["name"][0] == rec.streams[0].name
+    assert streams[1]["time_series"] == [[marker]]

@@ -23,6 +23,7 @@ def run_gui(
     config_path: Path | None = None,
     lsl: bool = False,
     record: Path | None = None,
+    history: bool = True,
 ) -> int:
     """Run the window until it is closed; returns the process exit code.
 
@@ -44,7 +45,10 @@ def run_gui(
         Turn the LSL outlets on from the start.
     record : Path or None
         Start recording to this XDF file.
+    history : bool
+        False keeps nothing of this session in the history (``run --no-history``).
     """
+    stopping = _quit_on_ctrl_c()  # from the very start: a Ctrl-C during start-up counts
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("heartsync")
     engine = Engine(sources)
@@ -56,6 +60,8 @@ def run_gui(
 
     runner = EngineThread(engine, duration_s, on_finished=finished, keep_alive=True)
     window = MainWindow(runner, profiles=profiles_dir, config_path=config_path)
+    if not history:
+        window.history.set_enabled(False, save=False)
     for subject, name in (profiles or {}).items():
         window.columns[subject].profile.reload(select=name)
         window.columns[subject].profile.use(name)
@@ -67,20 +73,32 @@ def run_gui(
     if record is not None:
         window.recording_bar.record_to(record)
     window.show()
-    _quit_on_ctrl_c(app, window)
-    app.exec()
+    waker = QTimer(window)  # Python runs signal handlers only between bytecodes
+    waker.timeout.connect(lambda: None)
+    waker.start(200)
+    if not stopping:
+        app.exec()
+    else:
+        app.closeAllWindows()
     runner.stop()
     return 1 if runner.error is not None else 0
 
 
-def _quit_on_ctrl_c(app: QApplication, window: MainWindow) -> None:
-    """Ctrl-C (SIGINT) and SIGTERM in the terminal close the window cleanly.
+def _quit_on_ctrl_c() -> list[int]:
+    """Ctrl-C (SIGINT) and SIGTERM close every window (replay windows too) and end Qt's loop.
 
-    Python runs signal handlers only between bytecodes, so a timer wakes the
-    interpreter a few times a second while Qt's loop runs.
+    Returns the list the handler appends each signal to: non-empty means stop (a signal
+    during start-up, before the loop runs, skips it).
     """
+    received: list[int] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        received.append(signum)
+        app = QApplication.instance()
+        if app is not None:
+            app.closeAllWindows()
+            app.quit()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
-    waker = QTimer(window)
-    waker.timeout.connect(lambda: None)
-    waker.start(200)
+        signal.signal(sig, handle)
+    return received

@@ -13,10 +13,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
-from app.snapshot import SubjectSnapshot, Zone
-from ui.plots import BLUE, GREY, VERMILION
+from app.snapshot import WARMUP_S, SubjectSnapshot, Zone
+from ui.plain_words import format_minutes, plain_reason
+from ui.plots import BLUE, GREY, VERMILION, legend_title, steady_axes
 
 GREEN = "#009E73"
+REDRAW_TREND_S = 1.0  # long trends are redrawn at most this often (stream seconds)
 NO_PROFILE = "Choose a profile or calibrate to see your window"
 
 ZONE_STYLE = {
@@ -27,19 +29,18 @@ ZONE_STYLE = {
 }
 
 
-def format_minutes(seconds: float) -> str:
-    """``m:ss`` for a duration in seconds."""
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 class ZoneIndicator(QWidget):
     """A large zone badge; flashes (and optionally beeps) when the window is left."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, large: bool = False) -> None:
         super().__init__(parent)
-        self.setMinimumSize(260, 72)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.large = large  # the client view: words sized to the height, read across a room
+        if large:
+            self.setMinimumSize(260, 120)
+            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        else:
+            self.setMinimumSize(260, 72)
+            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.zone: Zone | None = None
         self.detail = NO_PROFILE
         self.sound = False
@@ -109,7 +110,10 @@ class ZoneIndicator(QWidget):
                 )
             )
         font = QFont(self.font())
-        font.setPointSizeF(15 if self.zone is not None else 11)
+        if self.large:
+            font.setPixelSize(max(16, round(h * 0.16)))
+        else:
+            font.setPointSizeF(15 if self.zone is not None else 11)
         font.setBold(self.zone is not None)
         painter.setFont(font)
         painter.setPen(QColor("#000000"))
@@ -122,30 +126,55 @@ class ZoneIndicator(QWidget):
 class ArousalPlot(pg.PlotWidget):
     """Arousal index over the last ``window_s`` seconds against the person's band.
 
-    The shaded band is the window of tolerance: its upper edge is the HYPER threshold
-    of the index, its lower edge the HYPO threshold of the smoothed HR z-score, which
-    is drawn dashed.
+    The zone is judged on two lines, and both are drawn with the edge each one is judged
+    against: *above the window* when the arousal index (black) stays over the upper edge,
+    *low arousal* when the heart-rate z-score (blue, dashed) stays under the lower edge.
+    So an index below the band beside "Inside your window" is explained: the index is
+    judged only at the top.
     """
 
     def __init__(self, window_s: float = 600.0, parent=None) -> None:
         super().__init__(parent=parent, background="w")
         self.window_s = window_s
         plot = self.getPlotItem()
-        plot.setLabel("left", "arousal index (z)")
+        plot.setLabel("left", "z vs baseline")
         plot.setLabel("bottom", "time before the newest beat (s)")
         plot.setXRange(-window_s, 0, padding=0)
         plot.setYRange(-4, 4, padding=0)
         plot.setMouseEnabled(x=False, y=False)
         plot.showGrid(y=True, alpha=0.2)
-        plot.addLegend(offset=(10, 5))
+        plot.setTitle(
+            legend_title(
+                [
+                    ("#000000", "━", "arousal index, judged at the top edge"),
+                    (BLUE, "┅", "heart-rate z, at the bottom edge"),
+                ]
+            ),
+            size="9pt",
+        )
         self.band = pg.LinearRegionItem(
             values=(-1.5, 1.5),
             orientation="horizontal",
             movable=False,
             brush=pg.mkBrush(0, 158, 115, 40),
-            pen=pg.mkPen(GREEN, width=1),
+            pen=pg.mkPen(None),
         )
         plot.addItem(self.band)
+        self.edges = {
+            name: pg.InfiniteLine(
+                value,
+                angle=0,
+                pen=pg.mkPen(colour, width=1.5),
+                label=label,
+                labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
+            )
+            for name, value, colour, label in (
+                ("upper", 1.5, "#000000", "index ≥ {value:.1f}: above"),
+                ("lower", -1.5, BLUE, "HR z ≤ {value:.1f}: low"),
+            )
+        }
+        for edge in self.edges.values():
+            plot.addItem(edge)
         self.z_hr = plot.plot(
             pen=pg.mkPen(BLUE, width=1, style=Qt.PenStyle.DashLine),
             name="heart-rate z (low-arousal axis)",
@@ -157,12 +186,31 @@ class ArousalPlot(pg.PlotWidget):
             skipFiniteCheck=True,
             connect="finite",
         )
+        steady_axes(plot)
+        self._y_range = (-4.0, 4.0)
+        self._drawn_s = -math.inf  # stream time of the last redraw
 
     def show_snapshot(self, s: SubjectSnapshot, now_s: float) -> None:
-        """Draw one subject's arousal history relative to ``now_s``."""
+        """Draw one subject's arousal history relative to ``now_s``.
+
+        A 10-minute trend: redrawn at most once a second of stream time.
+        """
+        if 0.0 <= now_s - self._drawn_s < REDRAW_TREND_S:
+            return
+        self._drawn_s = now_s
         lower, upper = s.band
-        if math.isfinite(lower) and math.isfinite(upper):
+        if (
+            math.isfinite(lower)
+            and math.isfinite(upper)
+            and self.band.getRegion()
+            != (
+                lower,
+                upper,
+            )
+        ):
             self.band.setRegion((lower, upper))
+            self.edges["lower"].setValue(lower)
+            self.edges["upper"].setValue(upper)
         x = s.arousal_t_s - now_s
         self.index.setData(x, s.arousal_index)
         self.z_hr.setData(x, s.arousal_z_hr)
@@ -171,7 +219,27 @@ class ArousalPlot(pg.PlotWidget):
         if finite.size:
             top = min(12.0, max(4.0, float(finite.max()) + 0.5))
             bottom = max(-12.0, min(-4.0, float(finite.min()) - 0.5))
-            self.getPlotItem().setYRange(bottom, top, padding=0)
+            if (bottom, top) != self._y_range:  # an unchanged range is not laid out again
+                self._y_range = (bottom, top)
+                self.getPlotItem().setYRange(bottom, top, padding=0)
+
+
+def subject_zone(s: SubjectSnapshot, silent_limit_s: float) -> tuple[Zone | None, str]:
+    """The zone to show for one subject and its detail words (``None``: no profile)."""
+    arousal = s.last.arousal if s.last is not None else None
+    if s.baseline is None:
+        return None, NO_PROFILE
+    if s.silent_s > silent_limit_s:
+        return Zone.UNKNOWN, f"{s.silent_s:.0f} s without beats — check the strap's contact"
+    if arousal is None:
+        return None, ""
+    warmup_left = WARMUP_S["rmssd"] - beats_span_s(s)
+    return arousal.zone, plain_reason(arousal.reason, warmup_left)
+
+
+def beats_span_s(s: SubjectSnapshot) -> float:
+    """Seconds of corrected beats in the subject's history (up to the history's length)."""
+    return float(s.t_s[-1] - s.t_s[0]) if s.t_s.size > 1 else 0.0
 
 
 def zone_times_text(s: SubjectSnapshot) -> str:
@@ -186,4 +254,10 @@ def zone_times_text(s: SubjectSnapshot) -> str:
     return "Time in zones (m:ss): " + " · ".join(parts)
 
 
-__all__ = ["ArousalPlot", "ZoneIndicator", "format_minutes", "zone_times_text"]
+__all__ = [
+    "ArousalPlot",
+    "ZoneIndicator",
+    "format_minutes",
+    "subject_zone",
+    "zone_times_text",
+]

@@ -49,7 +49,15 @@ from app.profiles import Profile, ProfileError, ProfileStore
 from app.runtime import EngineThread
 from ui.pacer import PacerWidget
 from ui.plots import BLUE, GREY, ORANGE
-from ui.tone import BreathTone
+from ui.tone import BreathTone, missing_audio
+
+#: The ranking table's short two-line headers and number formats (full names: tooltips).
+TABLE_HEADERS = {
+    "peak_to_trough_bpm": ("peak-trough\nHR (bpm)", ".1f"),
+    "lf_peak_ms2_hz": ("LF peak\n(ms²/Hz)", ",.0f"),
+    "phase_deg": ("HR-breath\nphase (°)", ".0f"),
+    "peak_fraction": ("single\npeak", ".2f"),
+}
 
 
 def _fmt(value: float, spec: str, unit: str = "") -> str:
@@ -148,6 +156,9 @@ class BreathingPanel(QWidget):
         self.sound.setToolTip(
             "A soft tone that rises as you breathe in and falls as you breathe out"
         )
+        if missing_audio():  # unavailable, and it says why
+            self.sound.setEnabled(False)
+            self.sound.setToolTip(missing_audio())
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.sound)
@@ -156,6 +167,7 @@ class BreathingPanel(QWidget):
         form.addRow("Holds", holds)
         form.addRow(buttons)
         layout.addWidget(controls)
+        self.pacer_controls = controls
 
         self.pacer = PacerWidget(runner.engine.stream_now)
         # the breath measured from the chest (a Polar strap), beside the pacer's
@@ -207,6 +219,7 @@ class BreathingPanel(QWidget):
         ff.addRow(QLabel("Session so far"))
         ff.addRow(self.summary_label)
         layout.addWidget(feedback)
+        self.feedback_box = feedback
 
         # -- resonance assessment
         assess = QGroupBox("Resonance frequency")
@@ -227,8 +240,10 @@ class BreathingPanel(QWidget):
         self.progress.setWordWrap(True)
         self.table = QTableWidget(0, 2 + len(CRITERIA))
         self.table.setHorizontalHeaderLabels(
-            ["rate/min", *(label for _, label in CRITERIA), "score"]
+            ["rate\n(/min)", *(TABLE_HEADERS[key][0] for key, _ in CRITERIA), "score"]
         )
+        for col, (_, label) in enumerate(CRITERIA, start=1):
+            self.table.horizontalHeaderItem(col).setToolTip(label)
         self.table.verticalHeader().setVisible(False)
         self.table.setMaximumHeight(170)
         self.save_button = QPushButton("Use and save the top rate")
@@ -333,6 +348,12 @@ class BreathingPanel(QWidget):
         self.cancel_button.setEnabled(True)
         self.save_button.setEnabled(False)
         self.table.setRowCount(0)
+        self._pacer_in_view(True)
+
+    def _pacer_in_view(self, assessing: bool) -> None:
+        """While the rates are assessed, only the pacer and the progress show (no scrolling)."""
+        self.pacer_controls.setVisible(not assessing)
+        self.feedback_box.setVisible(not assessing)
 
     def cancel_assessment(self) -> None:
         """Abandon the protocol."""
@@ -341,6 +362,7 @@ class BreathingPanel(QWidget):
         self.progress.setText("Assessment cancelled.")
 
     def _assessment_over(self) -> None:
+        self._pacer_in_view(False)
         self.assess_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.start_button.setEnabled(True)
@@ -456,7 +478,7 @@ class BreathingPanel(QWidget):
         self.table.setRowCount(len(a.ranking))
         for row, r in enumerate(a.ranking):
             cells = [f"{r['rate_per_min']:.1f}"]
-            cells += [_fmt(r[key], ".3g") for key, _ in CRITERIA]
+            cells += [_fmt(r[key], TABLE_HEADERS[key][1]) for key, _ in CRITERIA]
             cells.append(f"{r['score']:.2f}")
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))

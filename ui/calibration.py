@@ -172,13 +172,19 @@ class ProfileControls(QWidget):
         self.widen.setRange(-0.5, 2.0)
         self.widen.setSingleStep(0.5)
         self.widen.setPrefix("band ± ")
-        self.widen.setToolTip("Clinician setting: widen (or narrow) the window, in z units")
+        self.widen.setToolTip(
+            "Clinician setting: widen (or narrow) this person's window of tolerance, in z "
+            "units; saved in the profile (choose a profile first)"
+        )
         self.calibrate_button = QPushButton("Calibrate…")
         self.delete_button = QPushButton("Delete")
+        self.age = QLabel("")  # calibration date and how long ago
+        self.age.setStyleSheet("color: #555;")
+        self.delete_button.setToolTip("Delete the chosen profile and its baseline")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Profile"))
-        for w in (self.choice, self.widen, self.calibrate_button, self.delete_button):
+        for w in (self.choice, self.widen, self.calibrate_button, self.delete_button, self.age):
             layout.addWidget(w)
         self.reload()
         self.choice.currentIndexChanged.connect(self._chosen)
@@ -195,6 +201,13 @@ class ProfileControls(QWidget):
         if select is not None:
             self.choice.setCurrentText(select)
         self.choice.blockSignals(False)
+        self._enable()
+
+    def _enable(self) -> None:
+        """Delete and the band act on a chosen profile: disabled without one."""
+        chosen = self.choice.currentIndex() > 0
+        self.delete_button.setEnabled(chosen)
+        self.widen.setEnabled(self.profile is not None)
 
     def use(self, name: str | None) -> None:
         """Measure the subject against the named profile (None: no arousal estimate)."""
@@ -207,16 +220,30 @@ class ProfileControls(QWidget):
         baseline = self.profile.baseline if self.profile else None
         if self.profile is not None and baseline is None:
             self.message.emit(f"{self.profile.name} has no baseline yet: calibrate first")
+        self.show_age()
         band = self.profile.band_widen if self.profile else 0.0
         self.widen.blockSignals(True)
         self.widen.setValue(band)
         self.widen.blockSignals(False)
+        self._enable()
         self.runner.call(
             self.runner.engine.set_baseline,
             self.subject,
             baseline,
             ArousalSettings(band_widen=band),
         )
+
+    def show_age(self) -> None:
+        """Show when the profile was calibrated; after 30 days suggest calibrating again."""
+        if self.profile is None or self.profile.baseline is None:
+            self.age.setText("")
+            return
+        text = self.profile.calibration_text()
+        old = self.profile.needs_recalibration()
+        self.age.setText(text)
+        self.age.setStyleSheet("color: #D55E00; font-weight: 600;" if old else "color: #555;")
+        if old:
+            self.message.emit(f"{self.profile.name}: {text}")
 
     def _chosen(self, index: int) -> None:
         self.use(self.choice.currentText() if index > 0 else None)

@@ -146,6 +146,9 @@ class RecordingBar(QToolBar):
         self.report_action = self.addAction("Session report", lambda: self.session_report())
         self.report_action.setToolTip("Analyse the last recording and open its report")
         self.report_action.setEnabled(False)
+        self.pdf_action = self.addAction("PDF", lambda: self.session_report(pdf=True))
+        self.pdf_action.setToolTip("The last recording's report as a PDF (A4 or Letter) to file")
+        self.pdf_action.setEnabled(False)
         self.last_recording: Path | None = None
         self._finished = None  # the recorder of the last recording
         self.report_job = None
@@ -155,8 +158,11 @@ class RecordingBar(QToolBar):
         self.addSeparator()
         self.speed = QComboBox()
         self.speed.addItems(list(SPEEDS))
-        self.speed.setToolTip("Replay speed")
+        self.speed.setToolTip("How fast “Open recording…” replays a file (1x: as recorded)")
         self.open_action = self.addAction("Open recording…", self.choose_recording)
+        self.open_action.setToolTip("Replay an XDF recording in a window of its own")
+        self.speed_label = QLabel(" replay speed")
+        self.addWidget(self.speed_label)
         self.addWidget(self.speed)
         self.shortcuts = []
         for k in range(1, 10):
@@ -221,6 +227,7 @@ class RecordingBar(QToolBar):
             self._finished = recorder
             self.last_recording = recorder.path
             self.report_action.setEnabled(True)
+            self.pdf_action.setEnabled(True)
 
     def _on_recorder_error(self, error: Exception) -> None:  # writer thread
         self._signals.recording_failed.emit(str(error))
@@ -235,8 +242,11 @@ class RecordingBar(QToolBar):
         self.info.setToolTip(text)
         self.message.emit(text)
 
-    def session_report(self, open_url=None):
-        """Analyse the last recording off the UI thread, with progress, and open the report."""
+    def session_report(self, open_url=None, pdf: bool = False):
+        """Analyse the last recording off the UI thread, with progress, and open the report.
+
+        With ``pdf`` the report is also written (and opened) as a PDF.
+        """
         from ui.session_report import ReportJob
 
         if self.last_recording is None:
@@ -247,6 +257,7 @@ class RecordingBar(QToolBar):
             self.last_recording,
             self.parentWidget(),
             ready=lambda: recorder.closed and not recorder._thread.is_alive(),
+            pdf=pdf,
             **options,
         )
         job.finished.connect(
@@ -284,8 +295,13 @@ class RecordingBar(QToolBar):
         if path:
             self.open_recording(Path(path))
 
-    def open_recording(self, path: Path, speed: float | None = None) -> QWidget | None:
-        """Replay a recording in a new window; returns it (None after an error)."""
+    def open_recording(
+        self, path: Path, speed: float | None = None, seek_s: float = 0.0
+    ) -> QWidget | None:
+        """Replay a recording in a new window; returns it (None after an error).
+
+        ``seek_s``: start there (the beats before it are replayed as fast as possible).
+        """
         from app.engine import Engine
 
         speed = SPEEDS[self.speed.currentText()] if speed is None else speed
@@ -299,6 +315,8 @@ class RecordingBar(QToolBar):
         window = self.open_window(runner)
         window.setWindowTitle(f"heartsync — replay of {path.name}")
         self.replays.append(window)
+        if seek_s > 0 and hasattr(sources[0], "session"):
+            sources[0].session.seek(sources[0].session.t_first + seek_s)
         runner.start()
         window.show()
         return window

@@ -42,6 +42,8 @@ class ReportJob(QObject):
         Opens the finished report (``QDesktopServices.openUrl``; tests pass a recorder).
     wait_s : float
         Longest wait for ``ready``, s.
+    pdf : bool
+        Also write ``report.pdf`` (A4 or Letter, :mod:`app.report.pdf`) and open that.
     """
 
     finished = Signal(str)  # the report's path, or "" after an error
@@ -53,12 +55,14 @@ class ReportJob(QObject):
         ready: Callable[[], bool] | None = None,
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
         wait_s: float = 15.0,
+        pdf: bool = False,
     ) -> None:
         super().__init__(parent)
         self.path = Path(path)
         self.ready = ready
         self.open_url = open_url
         self.wait_s = wait_s
+        self.pdf = pdf
         self.report: Path | None = None
         self.error = ""
         self.signals = _Signals()
@@ -105,6 +109,15 @@ class ReportJob(QObject):
         self.dialog.setValue(100)
         self.dialog.close()
         self.report = Path(report)
+        if self.pdf:  # Qt's PDF writer on the UI thread, which owns the application
+            from app.report.pdf import PdfError, write_pdf
+
+            try:
+                report = str(write_pdf(self.report, self.report.with_suffix(".pdf")))
+            except PdfError as exc:
+                self._on_failed(str(exc))
+                return
+            self.report = Path(report)
         log.info("session report: %s", report)
         self.open_url(QUrl.fromLocalFile(report))
         self.finished.emit(report)

@@ -3,9 +3,12 @@
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.snapshot import SourceState, SubjectSnapshot
+from app.snapshot import WARMUP_S, SourceState, SubjectSnapshot
+from ui.arousal_view import beats_span_s
+from ui.elided_label import ElidedLabel
+from ui.plain_words import countdown, plain_reason
 
 STATE_COLOURS = {
     SourceState.CONNECTED: "#009E73",
@@ -36,6 +39,7 @@ class Metric(QWidget):
         self.value.setAlignment(Qt.AlignmentFlag.AlignLeft)
         caption = QLabel(f"{name} ({unit})")
         caption.setStyleSheet("color: #555; font-size: 11px;")
+        caption.setWordWrap(True)  # two lines rather than a column wider than a laptop's half
         layout.addWidget(self.value)
         layout.addWidget(caption)
 
@@ -63,20 +67,27 @@ class SubjectPanel(QFrame):
             " padding: 2px 6px; font-weight: 700;"
         )
         self.badge.hide()
-        self.status = QLabel("idle")
+        self.dot = QLabel()
+        self.status = ElidedLabel("idle")
         self.hr = Metric("heart rate, 30 s", "bpm", big=True)
         self.rmssd = Metric("RMSSD, 60 s", "ms")
         self.sdnn = Metric("SDNN, 60 s", "ms")
         self.hf = Metric("HF power, 120 s", "ms²")
         self.beats = Metric("beats received", "count")
-        self.quality = QLabel("signal: –")
+        self.quality = ElidedLabel("signal: –")
+        # "signal good · 3 % artifacts" always reads whole; a long "poor" reason is cut
+
+        self._quality_colour = ""
         self.quality.setToolTip(
             "Signal quality over 30 s: artifacts per beat, coverage (sum of RR / time) and gaps"
         )
         grid.addWidget(self.title, 0, 0)
         grid.addWidget(self.badge, 0, 1)
-        grid.addWidget(self.status, 0, 2, 1, 2)
-        grid.addWidget(self.quality, 0, 4)
+        status = QHBoxLayout()
+        status.addWidget(self.dot)
+        status.addWidget(self.status, stretch=1)
+        grid.addLayout(status, 0, 2, 1, 3)
+        grid.addWidget(self.quality, 2, 0, 1, 5)  # a whole row: the reason reads in full
         grid.addWidget(self.hr, 1, 0)
         grid.addWidget(self.rmssd, 1, 1)
         grid.addWidget(self.sdnn, 1, 2)
@@ -93,16 +104,24 @@ class SubjectPanel(QFrame):
         if s.status.battery_pct is not None and not s.simulated:
             text += f" · battery {s.status.battery_pct}%"
         colour = STATE_COLOURS.get(state, "#999999")
-        self.status.setText(f"<span style='color:{colour}; font-size:16px'>●</span> {text}")
+        self.dot.setText(f"<span style='color:{colour}; font-size:16px'>●</span>")
+        self.status.setText(text)
         self.beats.set(str(s.beats_received))
         hr = s.last.hrv.hr_bpm if s.last is not None else math.nan
         if not math.isfinite(hr) and s.last_raw is not None and s.last_raw.hr_bpm:
             hr = s.last_raw.hr_bpm  # the strap's own HR until 30 s of clean beats exist
         self.hr.set(_fmt(hr))
         if s.last is not None:
-            self.rmssd.set(_fmt(s.last.hrv.rmssd_ms))
-            self.sdnn.set(_fmt(s.last.hrv.sdnn_ms))
-            self.hf.set(_fmt(s.last.hrv.hf_ms2))
+            span = beats_span_s(s)  # a value missing during the warm-up counts down
+            for metric, value, key in (
+                (self.rmssd, s.last.hrv.rmssd_ms, "rmssd"),
+                (self.sdnn, s.last.hrv.sdnn_ms, "rmssd"),
+                (self.hf, s.last.hrv.hf_ms2, "hf"),
+            ):
+                text = _fmt(value)
+                if text == "–":
+                    text = countdown("", WARMUP_S[key] - span).strip() or text
+                metric.set(text)
             self._show_quality(s.last.quality)
 
     def _show_quality(self, q) -> None:
@@ -110,5 +129,8 @@ class SubjectPanel(QFrame):
         if q.ok:
             text, colour = f"signal good · {100 * q.artifact_rate:.0f} % artifacts", "#009E73"
         else:
-            text, colour = f"signal poor · {q.reason}", "#D55E00"
-        self.quality.setText(f"<span style='color:{colour}; font-weight:600'>{text}</span>")
+            text, colour = f"signal poor · {plain_reason(q.reason)}", "#D55E00"
+        self.quality.setText(text)
+        if colour != self._quality_colour:
+            self._quality_colour = colour
+            self.quality.setStyleSheet(f"color: {colour}; font-weight: 600;")

@@ -17,14 +17,22 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
 from app.sync_words import SIGNIFICANT, index_words, session_words
-from ui.plots import BLUE, VERMILION
+from ui.plain_words import countdown
+from ui.plots import BLUE, VERMILION, steady_axes
 
 
-def synchrony_words(view: SynchronyView | None) -> str:
-    """One line for the current estimate: significance and lag, or "no estimate"."""
+def synchrony_words(view: SynchronyView | None, warmup_left_s: float = math.nan) -> str:
+    """One line for the current estimate: significance and lag, or "no estimate".
+
+    ``warmup_left_s``: seconds until both people have the history the first estimate
+    needs (counted down: "Synchrony in 2:10").
+    """
+    latest = None if view is None else view.latest
+    if (latest is None or not latest.estimated) and warmup_left_s > 0:
+        return countdown("Synchrony", warmup_left_s) + " (it needs 3 min of both people)"
     if view is None:
         return index_words("", "", None)
-    return index_words(view.a, view.b, view.latest)
+    return index_words(view.a, view.b, latest)
 
 
 def session_line(view: SynchronyView | None) -> str:
@@ -89,6 +97,8 @@ class SynchronyPanel(QWidget):
         item.addItem(self.line)
         # paused stretches are holes in the line (NaN: no estimate, never zero)
         self.curve = item.plot(pen=pg.mkPen(BLUE, width=2), connect="finite")
+        steady_axes(item)
+        self._drawn = None  # the history last drawn
         self.plot.setMinimumHeight(140)
         lines = QVBoxLayout()
         lines.addWidget(self.words)
@@ -110,10 +120,15 @@ class SynchronyPanel(QWidget):
         self.runner.call(engine.mark, "paced breathing start" if on else "paced breathing end")
         self.runner.call(engine.set_paced, on)
 
-    def show_view(self, view: SynchronyView | None, now_s: float) -> None:
+    def show_view(
+        self, view: SynchronyView | None, now_s: float, warmup_left_s: float = math.nan
+    ) -> None:
         """Draw the newest synchrony history relative to ``now_s`` (stream seconds)."""
-        self.words.setText(synchrony_words(view))
+        self.words.setText(synchrony_words(view, warmup_left_s))
         self.session.setText(session_line(view))
         if view is None or not math.isfinite(now_s) or view.t_s.size == 0:
             return
+        if view is self._drawn:  # one new estimate a second: redraw only then
+            return
+        self._drawn = view
         self.curve.setData(view.t_s - now_s, view.index)

@@ -11,8 +11,10 @@ silent; the pacer works the same.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -60,6 +62,18 @@ def breath_tone(
     return samples, end
 
 
+NO_LIBRARY = "no sound: install the audio extra (pip install 'heartsync[audio]')"
+
+
+def missing_audio() -> str:
+    """Why the tone cannot play at all ("" when the audio library is installed)."""
+    try:
+        found = importlib.util.find_spec("miniaudio") is not None
+    except ValueError:  # a module set to None (tests) has no spec
+        found = False
+    return "" if found and sys.modules.get("miniaudio", True) is not None else NO_LIBRARY
+
+
 class BreathTone:
     """Play :func:`breath_tone` following a pacer, on the default sound device.
 
@@ -87,7 +101,7 @@ class BreathTone:
         try:
             import miniaudio
         except ImportError:
-            self.note = "no sound: install the audio extra (pip install 'heartsync[audio]')"
+            self.note = NO_LIBRARY
             log.info("%s", self.note)
             return False
         try:

@@ -21,8 +21,10 @@ from typing import TextIO
 
 from app.analysis.session_stats import SessionStats, synchrony_summary
 from app.engine import Engine
+from app.private_files import open_private, private_folder, write_private
 from app.report.ecg import ecg_snippets
 from dsp.beat_result import BeatResult
+from dsp.pipeline_batch import precomputed_pipeline
 from sensors.replay import replay_sources
 from sensors.xdf import RecordingError, XdfRecording, read_xdf
 
@@ -200,6 +202,7 @@ def analyze(
     out_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
     write_files: bool = True,
+    batch_hrv: bool = True,
 ) -> Analysis:
     """Replay a recording through the live pipeline and write its report.
 
@@ -214,6 +217,10 @@ def analyze(
         Called with the fraction done (engine thread of the caller).
     write_files : bool
         False computes the summary only.
+    batch_hrv : bool
+        Compute every beat's HRV windows at once (:mod:`dsp.pipeline_batch`); False runs
+        the live HRV windows beat by beat (the same numbers, several times slower: the
+        reference path of ``bench/analyze.py``).
 
     Returns
     -------
@@ -231,9 +238,6 @@ def analyze(
         raise AnalysisError(f"{path} is empty (0 bytes): not a recording")
     recording = read_xdf(path)
     notes = list(recording.problems)
-    xdf_log = logging.getLogger("sensors.xdf.reader")
-    level = xdf_log.level
-    xdf_log.setLevel(logging.ERROR)  # the problems were logged by the first read
     try:
         sources = replay_sources(path, speed=0)
     except RecordingError as exc:
@@ -243,24 +247,19 @@ def analyze(
                 f"{recording.file_bytes:,} and holds nothing to analyse before the cut ({exc})"
             ) from None
         raise
-    finally:
-        xdf_log.setLevel(level)
     session = sources[0].session
     out = Path(out_dir) if out_dir is not None else default_out_dir(path)
     files: dict[str, Path] = {}
     handles: list[TextIO] = []
     if write_files:
-        out.mkdir(parents=True, exist_ok=True)
+        private_folder(out)
         files = {
             "report": out / "report.html",
             "beats_csv": out / "beats.csv",
             "windows_csv": out / "windows.csv",
             "summary_json": out / "summary.json",
         }
-        handles = [
-            open(files["beats_csv"], "w", encoding="utf-8", newline=""),
-            open(files["windows_csv"], "w", encoding="utf-8", newline=""),
-        ]
+        handles = [open_private(files["beats_csv"], ""), open_private(files["windows_csv"], "")]
     try:
         pair = (sources[0].subject, sources[1].subject) if len(sources) == 2 else None
         stats = SessionStats(
@@ -269,7 +268,13 @@ def analyze(
         sinks: list = [stats]
         if progress is not None:
             sinks.append(_ProgressSink(session.t_first, session.t_last, progress))
-        engine = Engine(sources, sinks)
+        # the HRV windows of every beat at once (the same numbers as beat by beat)
+        pipelines = {
+            s.subject: precomputed_pipeline(s.subject, *s.beat_arrays())
+            for s in sources
+            if batch_hrv
+        }
+        engine = Engine(sources, sinks, pipelines=pipelines)
         asyncio.run(engine.run())
     finally:
         for handle in handles:
@@ -283,29 +288,45 @@ def analyze(
     if write_files:
         from app.report.html import write_report
 
-        files["summary_json"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        write_private(files["summary_json"], json.dumps(summary, indent=2) + "\n")
         write_report(analysis, files["report"])
     return analysis
 
 
-def main(path: Path, out_dir: Path | None, as_json: bool) -> int:
-    """The ``analyze`` command: exit code 0, or 1 with a one-line error on stderr."""
+def main(path: Path, out_dir: Path | None, as_json: bool, pdf: bool = False) -> int:
+    """The ``analyze`` command: exit code 0; a bad file or folder raises (one line, exit 2).
+
+    With ``pdf`` the report is also written as ``report.pdf`` (:mod:`app.report.pdf`).
+    Problems read around in the file are logged only once the analysis succeeded.
+
+    Raises
+    ------
+    RecordingError
+        When the file cannot be read or holds nothing to analyse.
+    OSError
+        When the report cannot be written.
+    """
     bar = ProgressBar(sys.stderr)
     logging.getLogger("app.engine").setLevel(logging.WARNING)  # no replay connect/stop lines
-    try:
-        analysis = analyze(path, out_dir, progress=bar)
-    except RecordingError as exc:
-        print(f"heartsync: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"heartsync: error: cannot write the report: {exc}", file=sys.stderr)
-        return 1
+    analysis = analyze(path, out_dir, progress=bar)
     for note in analysis.notes:
         log.warning("%s", note)
+    if pdf:
+        from app.report.pdf import PdfError, write_pdf
+
+        try:
+            analysis.files["pdf"] = write_pdf(
+                analysis.files["report"], analysis.files["report"].with_suffix(".pdf")
+            )
+        except PdfError as exc:
+            print(f"heartsync: error: {exc}", file=sys.stderr)
+            return 1
     if as_json:
         print(json.dumps(analysis.summary, indent=2))
     else:
         print(f"report: {analysis.files['report']}")
         print(f"per-beat CSV: {analysis.files['beats_csv']}")
         print(f"per-window CSV: {analysis.files['windows_csv']}")
+        if "pdf" in analysis.files:
+            print(f"PDF: {analysis.files['pdf']}")
     return 0

@@ -24,6 +24,7 @@ from dsp.arousal_estimator import ArousalSettings
 from dsp.arousal_state import Zone
 from dsp.beat_result import BeatResult
 from dsp.hrv import frequency_domain
+from dsp.nonlinear import PoincareSums, dfa_alpha1
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ WINDOW_COLUMNS = (
     "zone_end",
     "paced",
 )
+
+
+_BEAT_ROW = "%.6f,%.3f,%.2f,%.2f,%s,%d,%.2f,%.2f,%.4f,%.2f,%.1f,%.1f,%.4f,%d,"
+_AROUSAL_ROW = "%.3f,%.3f,%.3f,%s"
 
 
 def _f(value: float | None, digits: int = 3) -> str:
@@ -128,6 +133,8 @@ class SubjectStats:
     seg_start: float = math.nan
     segments: int = 0
     spectra: list = field(default_factory=list)
+    poincare: PoincareSums = field(default_factory=PoincareSums)
+    dfa: list = field(default_factory=list)
     window: _Window | None = None
     breathing: BreathingStats = field(init=False)
 
@@ -228,6 +235,10 @@ class SessionStats:
         kind = event.get("event")
         who = event.get("subject")
         if kind == "paced":
+            if self.t0 is not None and (t < self.t0 or not self.subjects):
+                # in force when the recording began (a replay re-applies it before the
+                # first beat, on another clock): counted from the recording's start
+                t = self.t0
             on = bool(event.get("paced"))
             if on and who not in self._paced_since:
                 self._paced_since[who] = t
@@ -267,6 +278,8 @@ class SessionStats:
         for who, since in list(self._paced_since.items()):
             self.paced_spans.append((who, since, end))
             del self._paced_since[who]
+        if self.t0 is not None:  # a live session's pacer may have begun before Record
+            self.paced_spans = [(w, max(a, self.t0), b) for w, a, b in self.paced_spans]
         self._flush_rows()
         for stream in (self._beats_csv, self._windows_csv):
             if stream is not None:
@@ -284,6 +297,7 @@ class SessionStats:
             s.diff_n += 1
             s.diff_sq += d * d
             s.diff_50 += abs(d) > 50.0
+            s.poincare.add(s.prev_nn, rr)
         s.prev_nn = rr
 
     def _add_arousal(self, s: SubjectStats, result: BeatResult, k: int) -> None:
@@ -328,6 +342,7 @@ class SessionStats:
                     s.spectra.append(
                         [spectrum[k] for k in ("vlf", "lf", "hf", "lf_hf", "hf_peak_hz")]
                     )
+                    s.dfa.append(dfa_alpha1(np.array(s.seg_rr)))
         s.seg_t, s.seg_rr, s.seg_clean, s.seg_start = [], [], 0, math.nan
 
     def _add_window(self, s: SubjectStats, result: BeatResult) -> None:
@@ -379,16 +394,27 @@ class SessionStats:
 
     def _beat_row(self, s: SubjectStats, result: BeatResult) -> None:
         beat, hrv, q, a = result.beat, result.hrv, result.quality, result.arousal
-        numbers = (
-            f"{beat.t:.6f},{beat.t - self.t0:.3f},{beat.rr_ms:.2f},{beat.rr_raw_ms:.2f},"
-            f"{beat.artifact or ''},{int(result.gap_before)},{hrv.hr_bpm:.2f},"
-            f"{hrv.rmssd_ms:.2f},{hrv.ln_rmssd:.4f},{hrv.sdnn_ms:.2f},{hrv.lf_ms2:.1f},"
-            f"{hrv.hf_ms2:.1f},{q.artifact_rate:.4f},{int(q.ok)},"
+        # one %-format per row: about twice as fast as an f-string with 18 fields
+        numbers = _BEAT_ROW % (
+            beat.t,
+            beat.t - self.t0,
+            beat.rr_ms,
+            beat.rr_raw_ms,
+            beat.artifact or "",
+            result.gap_before,
+            hrv.hr_bpm,
+            hrv.rmssd_ms,
+            hrv.ln_rmssd,
+            hrv.sdnn_ms,
+            hrv.lf_ms2,
+            hrv.hf_ms2,
+            q.artifact_rate,
+            q.ok,
         )
         if a is None:
             numbers += ",,,"
         else:
-            numbers += f"{a.index:.3f},{a.z_hr:.3f},{a.z_vagal:.3f},{a.zone.value}"
+            numbers += _AROUSAL_ROW % (a.index, a.z_hr, a.z_vagal, a.zone.value)
         # NaN (not estimated yet) becomes an empty field; "nan" appears nowhere else
         self._rows.append(f"{s.subject},{numbers.replace('nan', '')}\n")
         if len(self._rows) >= 4096:
@@ -434,6 +460,7 @@ class SessionStats:
                 "segments": s.segments,
                 "segment_s": SEGMENT_S,
             },
+            "nonlinear": _nonlinear(s),
             "zones": None,
             "coherence": s.breathing.summary(),
         }
@@ -445,6 +472,19 @@ class SessionStats:
                 "band_upper_z": json_number(s.band[1]),
             }
         return out
+
+
+def _nonlinear(s: SubjectStats) -> dict:
+    """Poincaré SD1/SD2 over every clean successive pair; DFA α1 per 5-min segment."""
+    sd1, sd2 = s.poincare.result()
+    dfa = np.array(s.dfa, float)
+    return {
+        "sd1_ms": json_number(sd1),
+        "sd2_ms": json_number(sd2),
+        "sd2_sd1": json_number(sd2 / sd1 if sd1 > 0 else math.nan),
+        "dfa_alpha1": json_number(_mean_finite(dfa)),
+        "dfa_segments": int(np.isfinite(dfa).sum()),
+    }
 
 
 def _pair(stats: "SessionStats") -> tuple[str, str] | None:

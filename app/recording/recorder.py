@@ -38,6 +38,8 @@ from sensors.base import BeatSource
 from sensors.clock import now
 from sensors.xdf import RecordingError as RecordingError
 from sensors.xdf import RecordingWriteError, XdfFormatError
+from sensors.xdf.files import describe_os_error
+from sensors.xdf.files import write_all as _write_all  # a test holds it to stall the disk
 
 __all__ = [
     "RecorderSettings",
@@ -84,26 +86,6 @@ class _Stream:
     count: int = 0
     offsets: list[tuple[float, float]] | None = None
     last_offset_wall: float = -math.inf
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write every byte (a short write is retried; an error raises OSError)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _describe(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full"
-    if exc.errno == errno.EFBIG:
-        return "the file grew past the size allowed"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if exc.errno == errno.EROFS:
-        return "the disk is read-only"
-    return exc.strerror or str(exc)
 
 
 class XdfRecorder(StreamSink):
@@ -162,7 +144,7 @@ class XdfRecorder(StreamSink):
             problem = (
                 "the folder does not exist"
                 if isinstance(exc, FileNotFoundError)
-                else _describe(exc)
+                else describe_os_error(exc)
             )
             raise RecordingWriteError(f"cannot record to {self.path}: {problem}") from None
         header = ET.Element("info")
@@ -176,7 +158,9 @@ class XdfRecorder(StreamSink):
             self._write(xdf.MAGIC + xdf.file_header_chunk(header))
         except OSError as exc:
             os.close(self._fd)
-            raise RecordingWriteError(f"cannot record to {self.path}: {_describe(exc)}") from None
+            raise RecordingWriteError(
+                f"cannot record to {self.path}: {describe_os_error(exc)}"
+            ) from None
         self._thread = threading.Thread(
             target=self._run, name=f"heartsync-recorder {self.path.name}", daemon=True
         )
@@ -310,7 +294,7 @@ class XdfRecorder(StreamSink):
     def _fail(self, exc: OSError) -> None:
         seconds = self.elapsed_s
         self.error = RecordingWriteError(
-            f"recording to {self.path} stopped after {seconds:.0f} s: {_describe(exc)}; "
+            f"recording to {self.path} stopped after {seconds:.0f} s: {describe_os_error(exc)}; "
             f"the file holds everything up to then; the live session goes on"
         )
         self.samples_dropped += len(self._queue)

@@ -16,6 +16,7 @@ import numpy as np
 
 from app.analysis.bins import ZONES
 from app.analysis.session_stats import SessionStats, SubjectStats
+from app.private_files import write_private
 from app.report.ecg import render_snippets
 from app.report.svg import Chart, hbars
 from app.sync_words import lag_words, session_words
@@ -61,6 +62,25 @@ def _fmt(value: object, digits: int = 1) -> str:
     if isinstance(value, float):
         return "–" if not math.isfinite(value) else f"{value:,.{digits}f}"
     return escape(str(value))
+
+
+def p_text(p: object, named: bool = True) -> str:
+    """A p value as printed: "p = 0.012", "p < 0.0001" (never "0.0000"), "p –" without one.
+
+    ``named=False`` drops the "p" (and "="): "0.012", "< 0.0001", for a table cell.
+    """
+    if not isinstance(p, float) or not math.isfinite(p):
+        text = "= –"
+    elif p < 1e-4:
+        text = "< 0.0001"
+    else:
+        text = "= " + f"{p:.4f}".rstrip("0").rstrip(".")
+    return f"p {text}" if named else text.removeprefix("= ")
+
+
+def people(n: int) -> str:
+    """The count of people in words: "1 person", "2 people"."""
+    return "1 person" if n == 1 else f"{n} people"
 
 
 def _range(*arrays: np.ndarray, pad: float = 0.05) -> tuple[float, float]:
@@ -214,6 +234,13 @@ def _summary_table(analysis) -> str:
             f"{d['frequency_domain']['segments_used']} of {d['frequency_domain']['segments']}"
         ),
     )
+    for key, label, digits in (
+        ("sd1_ms", "Poincaré SD1 (ms)", 1),
+        ("sd2_ms", "Poincaré SD2 (ms)", 1),
+        ("sd2_sd1", "SD2/SD1", 2),
+        ("dfa_alpha1", "DFA α1", 2),
+    ):
+        row(label, lambda d, k=key: d["nonlinear"][k], digits)
     for zone in ZONES:
         row(
             f"minutes {ZONE_WORDS[zone]}",
@@ -240,7 +267,13 @@ def _summary_table(analysis) -> str:
         "<p class='small'>Time domain: every clean beat of the session, differences only "
         "between neighbouring clean beats. Frequency domain: mean of 5-min segments with "
         "≥ 95 % clean beats and no gap (Task Force 1996); VLF needs longer segments and is "
-        "not reported from 5-min ones.</p>"
+        "not reported from 5-min ones. Poincaré plot (RR<sub>n</sub> against "
+        "RR<sub>n+1</sub>): SD1 the spread across the line of identity (beat-to-beat, "
+        "vagal), SD2 along it (Brennan, Palaniswami &amp; Kamen 2001, IEEE Trans Biomed Eng "
+        "48:1342), over every pair of neighbouring clean beats. DFA α1: short-term "
+        "(4-16 beats) scaling exponent of detrended fluctuation analysis (Peng et al. 1995, "
+        "Chaos 5:82), the mean over the same 5-min segments; about 1 at rest, towards 0.5 "
+        "when beats become uncorrelated.</p>"
     )
     sync = analysis.summary.get("synchrony")
     if sync:
@@ -257,7 +290,7 @@ def _synchrony_table(sync: dict) -> str:
     body = "".join(
         f"<tr><td>{escape(label)}</td><td>{_fmt(res['r'], 2)}</td>"
         f"<td>{_fmt(res['ci_low'], 2)} to {_fmt(res['ci_high'], 2)}</td>"
-        f"<td>{_fmt(res['p_value'], 3)}</td>"
+        f"<td>{p_text(res['p_value'], named=False)}</td>"
         f"<td>{escape(lag_words(a, b, _num(res['lag_s'])) or '–')}</td>"
         f"<td>{res['n_segments']}</td></tr>"
         for label, res in rows
@@ -378,7 +411,7 @@ def render_report(analysis) -> str:
         f"<title>heartsync session report: {escape(analysis.path.name)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Session report: {escape(analysis.path.name)}</h1>",
-        f"<p class='small'>{ctx.end_min:.1f} min, {len(stats.subjects)} person(s): "
+        f"<p class='small'>{ctx.end_min:.1f} min, {people(len(stats.subjects))}: "
         f"{escape(', '.join(stats.subjects))}. Made "
         f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by heartsync from the recording, "
         "replayed through the same pipeline as the live session. heartsync is not a "
@@ -421,7 +454,7 @@ def render_report(analysis) -> str:
 
 
 def write_report(analysis, path: Path) -> Path:
-    """Write :func:`render_report` to ``path`` (UTF-8)."""
-    path.write_text(render_report(analysis), encoding="utf-8")
+    """Write :func:`render_report` to ``path`` (UTF-8, owner read/write only)."""
+    write_private(path, render_report(analysis))
     log.info("report written to %s", path)
     return path

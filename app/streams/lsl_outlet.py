@@ -33,6 +33,7 @@ from app.streams.specs import (
     stream_metadata,
 )
 from sensors.base import BeatSource, SourceState, SourceStatus
+from sensors.xdf.text import xml_safe
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _append(node: Any, tree: list[tuple[str, Any]]) -> None:
         if isinstance(value, list):
             _append(node.append_child(tag), value)
         else:
-            node.append_child_value(tag, str(value))
+            node.append_child_value(tag, xml_safe(str(value)))  # strap strings, names
 
 
 class LslOutletSink(StreamSink):

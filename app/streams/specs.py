@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from dsp.types import Beat
 from sensors.base import BeatSource, SourceStatus
+from sensors.xdf.text import xml_safe
 
 if TYPE_CHECKING:
     from dsp.beat_result import BeatResult
@@ -145,17 +146,20 @@ class StreamOwner:
     prefix: str = "heartsync"
 
     def source_id(self, spec: StreamSpec) -> str:
-        """Stable per strap + role + stream, so LabRecorder reconnects after a restart."""
+        """Stable per strap + role + stream, so LabRecorder reconnects after a restart.
+
+        XML-safe (names and host names come from outside and end up in stream infos).
+        """
         if spec.scope == SESSION:  # the session's subjects tell two heartsyncs apart
             subjects = f"{self.source}:" if self.source else ""
-            return f"{self.prefix}:{socket.gethostname()}:{subjects}{spec.key}"
-        return f"{self.prefix}:{self.source}:{self.subject}:{spec.key}"
+            return xml_safe(f"{self.prefix}:{socket.gethostname()}:{subjects}{spec.key}")
+        return xml_safe(f"{self.prefix}:{self.source}:{self.subject}:{spec.key}")
 
     def stream_name(self, spec: StreamSpec) -> str:
-        """``heartsync <subject> <title>`` (session streams: ``heartsync <title>``)."""
+        """``heartsync <subject> <title>`` (session streams: ``heartsync <title>``), XML-safe."""
         if spec.scope == SESSION:
             return f"heartsync {spec.title}"
-        return f"heartsync {self.subject} {spec.title}"
+        return xml_safe(f"heartsync {self.subject} {spec.title}")
 
 
 def _num(value: float | None) -> float:

@@ -25,7 +25,8 @@ from sensors.xdf.chunks import (
     xml_bytes,
 )
 from sensors.xdf.reader import XdfRecording, XdfStream, read_xdf
-from sensors.xdf.repair import RepairReport, repair_xdf
+from sensors.xdf.repair import RepairReport, default_target, repair_xdf
+from sensors.xdf.text import xml_safe
 
 __all__ = [
     "BOUNDARY_UUID",
@@ -42,6 +43,7 @@ __all__ = [
     "boundary_chunk",
     "chunk",
     "clock_offset_chunk",
+    "default_target",
     "file_header_chunk",
     "footer_element",
     "read_xdf",
@@ -51,4 +53,5 @@ __all__ = [
     "stream_header_chunk",
     "varlen",
     "xml_bytes",
+    "xml_safe",
 ]

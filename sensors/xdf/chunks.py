@@ -34,6 +34,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from sensors.xdf.text import clean_tree, utf8
+
 MAGIC = b"XDF:"
 #: The payload of every boundary chunk (fixed by the spec).
 BOUNDARY_UUID = bytes.fromhex("43A546DCCBF5410FB30ED5467383CBE4")
@@ -95,8 +97,13 @@ def chunk(tag: Tag, content: bytes) -> bytes:
 
 
 def xml_bytes(element: ET.Element) -> bytes:
-    """UTF-8 XML with a declaration, as LSL writes stream infos."""
-    return b'<?xml version="1.0"?>' + ET.tostring(element, encoding="utf-8", xml_declaration=False)
+    """UTF-8 XML with a declaration, as LSL writes stream infos.
+
+    Every text and attribute is made XML-safe first (:func:`sensors.xdf.text.clean_tree`):
+    names, strap strings and LSL metadata come from outside.
+    """
+    safe = clean_tree(element)
+    return b'<?xml version="1.0"?>' + ET.tostring(safe, encoding="utf-8", xml_declaration=False)
 
 
 def file_header_chunk(info: ET.Element) -> bytes:
@@ -153,7 +160,7 @@ def samples_chunk(
         for t, row in zip(timestamps, values, strict=True):
             parts.append(b"\x08" + struct.pack("<d", t))
             for value in row:
-                data = str(value).encode("utf-8")
+                data = utf8(str(value))
                 parts.append(varlen(len(data)) + data)
         return chunk(Tag.SAMPLES, b"".join(parts))
     dtype = NUMERIC_FORMATS[channel_format]

@@ -1,218 +1,68 @@
-"""Read XDF files, heartsync's or anyone's, skipping damage and stopping at a cut tail."""
+"""Read XDF files, heartsync's or anyone's: skip damage, resynchronise, stop at a cut tail.
 
-import gzip
-import logging
+The reader trusts no byte. A chunk whose length field is wrong is still read when its
+content shows where it really ends (a samples chunk by its sample count, as pyxdf reads
+it; an XML chunk by its closing ``</info>``; fixed-size chunks by their size) and the
+next chunk starts there. Damage that cannot be read around is skipped to the next
+*plausible* chunk: a boundary chunk, or any chunk header whose stream is known, whose
+content decodes completely and which is followed by another plausible header or the end
+of the file. Only when no such chunk follows is the rest a cut tail (the writer died).
+"""
+
+import heapq
 import os
 import struct
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sensors.xdf.chunks import (
     BOUNDARY_UUID,
-    FORMATS,
     MAGIC,
     NUMERIC_FORMATS,
     Tag,
     XdfFormatError,
+    chunk,
+    samples_chunk,
+    xml_bytes,
 )
+from sensors.xdf.decode import (
+    Cut,
+    Damaged,
+    Decoded,
+    Layout,
+    decode_samples,
+    layout_of,
+    parse_xml,
+    read_varlen,
+)
+from sensors.xdf.files import read_file_bytes
+from sensors.xdf.recording import XdfRecording, XdfStream
 
-log = logging.getLogger(__name__)
+__all__ = ["XdfRecording", "XdfStream", "read_file_bytes", "read_xdf", "read_xdf_bytes"]
 
-
-@dataclass
-class XdfStream:
-    """One stream of a recording.
-
-    Attributes
-    ----------
-    stream_id : int
-        The id the file gives the stream.
-    info : xml.etree.ElementTree.Element
-        The stream header's ``<info>`` element (name, type, desc, ...).
-    time_stamps : numpy array of float
-        One timestamp per sample, seconds, as written (no clock correction applied).
-    time_series : numpy array (samples x channels) or list of list of str
-        The values; strings for ``string`` streams.
-    clock_times, clock_values : list of float
-        ClockOffset chunks: collection times and offsets, seconds.
-    footer : xml.etree.ElementTree.Element or None
-        The footer's ``<info>``; None when the writer never closed the stream.
-    """
-
-    stream_id: int
-    info: ET.Element
-    time_stamps: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    time_series: np.ndarray | list = field(default_factory=list)
-    clock_times: list[float] = field(default_factory=list)
-    clock_values: list[float] = field(default_factory=list)
-    footer: ET.Element | None = None
-
-    def text(self, path: str, default: str = "") -> str:
-        """Text of the header element at ``path`` (e.g. ``"desc/subject/alias"``)."""
-        node = self.info.find(path)
-        return default if node is None or node.text is None else node.text.strip()
-
-    @property
-    def name(self) -> str:
-        """Stream name."""
-        return self.text("name")
-
-    @property
-    def type(self) -> str:
-        """Content type (``RR``, ``Markers``, ...)."""
-        return self.text("type")
-
-    @property
-    def source_id(self) -> str:
-        """The stream's source_id ("" when none)."""
-        return self.text("source_id")
-
-    @property
-    def channel_format(self) -> str:
-        """Value format, one of :data:`FORMATS`."""
-        return self.text("channel_format")
-
-    @property
-    def channel_count(self) -> int:
-        """Values per sample."""
-        return int(self.text("channel_count", "0"))
-
-    @property
-    def nominal_srate(self) -> float:
-        """Declared sampling rate, Hz (0 for irregular streams)."""
-        return float(self.text("nominal_srate", "0") or 0)
-
-    @property
-    def channels(self) -> list[dict[str, str]]:
-        """Channel descriptions (``label``, ``unit``, ``type``) from ``desc/channels``."""
-        out = []
-        for channel in self.info.findall("desc/channels/channel"):
-            out.append({child.tag: (child.text or "").strip() for child in channel})
-        return out
-
-    @property
-    def labels(self) -> list[str]:
-        """Channel labels (empty strings where the header names none)."""
-        channels = self.channels
-        if len(channels) != self.channel_count:
-            return [""] * self.channel_count
-        return [c.get("label", "") for c in channels]
-
-
-@dataclass
-class XdfRecording:
-    """A loaded XDF file.
-
-    Attributes
-    ----------
-    path : Path
-        Where it was read from.
-    header : xml.etree.ElementTree.Element
-        The file header's ``<info>``.
-    streams : list of XdfStream
-        In the order their headers appear.
-    file_bytes : int
-        Size of the file.
-    valid_bytes : int
-        End of the last whole chunk; the rest is a chunk cut short (crash, full disk).
-    skipped_bytes : int
-        Bytes skipped inside the file because they were damaged.
-    problems : list of str
-        What the reader had to work around, worded for the user.
-    chunks : list of (int, int, int, int)
-        ``(offset, end, tag, stream_id)`` of every whole chunk read (``stream_id`` -1
-        for chunks of no stream), for :func:`repair_xdf`.
-    """
-
-    path: Path
-    header: ET.Element
-    streams: list[XdfStream]
-    file_bytes: int
-    valid_bytes: int
-    skipped_bytes: int = 0
-    problems: list[str] = field(default_factory=list)
-    chunks: list[tuple[int, int, int, int]] = field(default_factory=list, repr=False)
-
-    @property
-    def truncated(self) -> bool:
-        """True when the file ends inside a chunk."""
-        return self.valid_bytes < self.file_bytes
-
-    @property
-    def closed(self) -> bool:
-        """True when every stream has a footer and nothing was damaged."""
-        return (
-            not self.truncated
-            and not self.skipped_bytes
-            and all(s.footer is not None for s in self.streams)
-        )
-
-    def find(self, **fields: str) -> list[XdfStream]:
-        """Streams whose header fields equal the given ones (``type="RR"``, ...).
-
-        Keys are header paths with ``/`` written as ``__`` (``desc__subject__alias``).
-        """
-        return [
-            s
-            for s in self.streams
-            if all(s.text(k.replace("__", "/")) == v for k, v in fields.items())
-        ]
-
-
-class _Damaged(Exception):
-    """Internal: the bytes at the read position are not a valid chunk."""
-
-
-class _Cut(Exception):
-    """Internal: the file ends inside a chunk."""
-
-
-def read_file_bytes(path: Path) -> bytes:
-    """The whole file, gzip-decompressed for ``.xdfz``/``.xdf.gz``; unreadable: XdfFormatError."""
-    name = path.name.lower()
-    try:
-        if name.endswith((".xdfz", ".xdf.gz")):
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise XdfFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise XdfFormatError(f"{path} is a folder, not an XDF file") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise XdfFormatError(f"cannot read {path}: {reason}") from None
-
-
-def _read_varlen(data: bytes, pos: int) -> tuple[int, int]:
-    """Read a varlen integer at ``pos``; returns (value, new position)."""
-    if pos >= len(data):
-        raise _Cut
-    width = data[pos]
-    if width not in (1, 4, 8):
-        raise _Damaged(f"invalid length width {width} at byte {pos}")
-    end = pos + 1 + width
-    if end > len(data):
-        raise _Cut
-    return int.from_bytes(data[pos + 1 : end], "little"), end
+_STREAM_TAGS = (Tag.STREAM_HEADER, Tag.SAMPLES, Tag.CLOCK_OFFSET, Tag.STREAM_FOOTER)
+#: Longest XML info searched for its end when a header's length is damaged, bytes.
+_MAX_XML_BYTES = 1 << 20
 
 
 def read_xdf(path: str | os.PathLike, *, recover: bool = True) -> XdfRecording:
     """Load an XDF file, heartsync's or anyone's.
 
     A file that ends inside a chunk (its writer was killed, the disk filled up) loads up
-    to its last whole chunk. Damage inside the file is skipped to the next boundary
-    chunk when ``recover`` is true. Every workaround is listed in ``problems``.
+    to its last whole chunk. With ``recover``, damage inside the file is read around or
+    skipped to the next plausible chunk. Every workaround is listed in ``problems``;
+    nothing is logged (the caller decides what the user sees).
 
     Parameters
     ----------
     path : str or path
-        The file (``.xdfz`` / ``.xdf.gz`` are read through gzip).
+        The file (``.xdfz`` / ``.xdf.gz`` are inflated).
     recover : bool
-        Skip damaged regions instead of raising.
+        Read around damage instead of raising.
 
     Returns
     -------
@@ -221,187 +71,386 @@ def read_xdf(path: str | os.PathLike, *, recover: bool = True) -> XdfRecording:
     Raises
     ------
     XdfFormatError
-        When the file is not XDF (wrong magic, no file header) or, without ``recover``,
-        when it is damaged. The message names the file and says what is wrong.
+        When the path is not a readable regular file, the file is not XDF, or (without
+        ``recover``) it is damaged. The message names the file and says what is wrong.
     """
-    path = Path(path)
-    data = read_file_bytes(path)
+    return read_xdf_bytes(Path(path), recover=recover)[0]
+
+
+def read_xdf_bytes(path: Path, *, recover: bool = True) -> tuple[XdfRecording, bytes]:
+    """:func:`read_xdf`, also returning the bytes it read (for repair)."""
+    data, notes = read_file_bytes(path)
     if not data:
         raise XdfFormatError(f"{path} is empty (0 bytes): not an XDF recording")
     if data[:4] != MAGIC:
         raise XdfFormatError(
             f"{path} is not an XDF file (it starts with {data[:8]!r}, not {MAGIC!r})"
         )
-    size = len(data)
-    pos = 4
-    header: ET.Element | None = None
-    streams: dict[int, XdfStream] = {}
-    stamps: dict[int, list[np.ndarray]] = {}
-    series: dict[int, list] = {}
-    last_t: dict[int, float] = {}
-    problems: list[str] = []
-    chunks: list[tuple[int, int, int, int]] = []
-    skipped = 0
-    valid = 4
-    while pos < size:
-        start = pos
+    rec = _Reader(path, data, recover).run()
+    rec.problems[:0] = notes
+    return rec, data
+
+
+@dataclass
+class _Chunk:
+    """A chunk parsed but not yet taken into the recording."""
+
+    start: int
+    end: int
+    tag: int
+    stream_id: int
+    take: Callable[[], None]
+    mended: bytes | None = None
+    note: str | None = None
+
+
+class _Reader:
+    def __init__(self, path: Path, data: bytes, recover: bool) -> None:
+        self.path, self.data, self.size, self.recover = path, data, len(data), recover
+        self.header: ET.Element | None = None
+        self.header_mended: bytes | None = None
+        self.streams: dict[int, XdfStream] = {}
+        self.layouts: dict[int, Layout] = {}
+        self.stamps: dict[int, list[np.ndarray]] = {}
+        self.series: dict[int, list] = {}
+        self.last_t: dict[int, float] = {}
+        self.problems: list[str] = []
+        self.chunks: list[tuple[int, int, int, int]] = []
+        self.mended: dict[int, bytes] = {}
+        self.skipped = 0
+        self.valid = 4
+        self.resyncing = False
+
+    # -- the walk ------------------------------------------------------------------
+    def run(self) -> XdfRecording:
+        pos = 4
+        while pos < self.size:
+            try:
+                found = self.parse(pos)
+            except Cut:
+                resume = self.resync(pos + 1) if self.recover else None
+                if resume is None:
+                    self.cut_tail(pos)
+                    break
+                self.skip(pos, resume, f"the chunk at byte {pos} claims to run past the end")
+                pos = resume
+                continue
+            except Damaged as exc:
+                if not self.recover:
+                    raise XdfFormatError(f"{self.path} is damaged: {exc}") from None
+                resume = self.resync(pos + 1)
+                if resume is None:
+                    if self.header is None:
+                        raise XdfFormatError(
+                            f"{self.path}: not a valid XDF recording ({exc})"
+                        ) from None
+                    self.problems.append(
+                        f"{exc}; nothing readable after it ({self.size - pos} bytes)"
+                    )
+                    break
+                self.skip(pos, resume, str(exc))
+                pos = resume
+                continue
+            self.take(found)
+            pos = self.valid = found.end
+        return self.finish()
+
+    def cut_tail(self, pos: int) -> None:
+        """The file ends inside the chunk at ``pos``: keep its whole samples, if any."""
+        cut = f"the file ends inside a chunk at byte {pos} ({self.size - pos} bytes cut short"
+        kept = self.partial_samples(pos)
+        if kept is None or not len(kept.decoded.stamps):
+            self.problems.append(f"{cut}; the writer stopped mid-write)")
+            return
+        note = f"{cut}); kept the {len(kept.decoded.stamps)} whole samples before the cut"
+        kept.decoded.end = self.size
+        self.take(self.samples_chunk(pos, kept.stream_id, kept.decoded, note))
+
+    def partial_samples(self, pos: int) -> "_Partial | None":
+        """The whole samples of a samples chunk cut short at ``pos`` (None: not one)."""
+        data = self.data
         try:
-            length, body = _read_varlen(data, pos)
-            end = body + length
-            if length < 2:
-                raise _Damaged(f"chunk at byte {start} has length {length}")
-            if end > size:
-                raise _Cut
-            tag = int.from_bytes(data[body : body + 2], "little")
-            content = data[body + 2 : end]
-            if tag not in Tag.__members__.values():
-                raise _Damaged(f"unknown chunk tag {tag} at byte {start}")
-            stream_id = -1
-            if tag in (Tag.STREAM_HEADER, Tag.SAMPLES, Tag.CLOCK_OFFSET, Tag.STREAM_FOOTER):
-                if len(content) < 4:
-                    raise _Damaged(f"chunk at byte {start} is too short for a stream id")
-                stream_id = int.from_bytes(content[:4], "little")
-                if tag != Tag.STREAM_HEADER and stream_id not in streams:
-                    raise _Damaged(f"chunk at byte {start} is for unknown stream {stream_id}")
-            if header is None and tag != Tag.FILE_HEADER:
-                raise XdfFormatError(
-                    f"{path}: not a valid XDF recording (the first chunk is not a file header)"
-                )
-            if tag == Tag.FILE_HEADER:
-                header = _parse_xml(content, f"file header at byte {start}")
-            elif tag == Tag.STREAM_HEADER:
-                info = _parse_xml(content[4:], f"header of stream {stream_id}")
-                stream = XdfStream(stream_id, info)
-                _check_header(stream, start)
-                streams[stream_id] = stream
-                stamps[stream_id], series[stream_id] = [], []
-                last_t[stream_id] = 0.0
-            elif tag == Tag.SAMPLES:
-                ts, values, last_t[stream_id] = _decode_samples(
-                    streams[stream_id], content[4:], last_t[stream_id], start
-                )
-                stamps[stream_id].append(ts)
-                series[stream_id].append(values)
-            elif tag == Tag.CLOCK_OFFSET:
-                if len(content) != 20:
-                    raise _Damaged(f"clock offset chunk at byte {start} has the wrong size")
-                t, value = struct.unpack("<dd", content[4:])
-                streams[stream_id].clock_times.append(t)
-                streams[stream_id].clock_values.append(value)
-            elif tag == Tag.STREAM_FOOTER:
-                streams[stream_id].footer = _parse_xml(content[4:], f"footer of {stream_id}")
-            elif tag == Tag.BOUNDARY and content != BOUNDARY_UUID:
-                raise _Damaged(f"boundary chunk at byte {start} has the wrong signature")
-            chunks.append((start, end, tag, stream_id))
-            pos = valid = end
-        except _Cut:
-            problems.append(
-                f"the file ends inside a chunk at byte {start} "
-                f"({size - start} bytes cut short; the writer stopped mid-write)"
+            _, body = read_varlen(data, pos)
+        except (Cut, Damaged):
+            return None
+        sid_at = body + 2
+        if int.from_bytes(data[body:sid_at], "little") != Tag.SAMPLES or sid_at + 4 > self.size:
+            return None
+        sid = int.from_bytes(data[sid_at : sid_at + 4], "little")
+        if sid not in self.layouts:
+            return None
+        try:
+            decoded = decode_samples(
+                self.layouts[sid], data, sid_at + 4, self.size, self.last_t[sid], partial=True
             )
-            break
-        except _Damaged as exc:
-            if header is None:
-                raise XdfFormatError(f"{path}: not a valid XDF recording ({exc})") from None
-            if not recover:
-                raise XdfFormatError(f"{path} is damaged: {exc}") from None
-            found = data.find(BOUNDARY_UUID, start + 1)
-            if found < 0:
-                problems.append(f"{exc}; nothing readable after it ({size - start} bytes)")
-                break
-            resume = found + len(BOUNDARY_UUID)
-            skipped += resume - start
-            problems.append(f"{exc}; skipped {resume - start} bytes to the next boundary")
-            pos = valid = resume
-    if header is None:
-        raise XdfFormatError(f"{path}: not a valid XDF recording (no file header)")
-    for stream_id, stream in streams.items():
-        _assemble(stream, stamps[stream_id], series[stream_id])
-    if problems:
-        log.warning("%s: %s", path, "; ".join(problems))
-    return XdfRecording(
-        path, header, list(streams.values()), size, valid, skipped, problems, chunks
-    )
+        except (Cut, Damaged):
+            return None
+        return _Partial(sid, decoded)
 
+    def skip(self, start: int, resume: int, why: str) -> None:
+        self.skipped += resume - start
+        self.problems.append(f"{why}; skipped {resume - start} bytes to the next chunk")
+        self.valid = resume
 
-def _parse_xml(content: bytes, what: str) -> ET.Element:
-    try:
-        return ET.fromstring(content.decode("utf-8", "replace"))
-    except ET.ParseError as exc:
-        raise _Damaged(f"{what} is not valid XML ({exc})") from None
+    def take(self, found: _Chunk) -> None:
+        found.take()
+        self.chunks.append((found.start, found.end, found.tag, found.stream_id))
+        if found.mended is not None:
+            self.mended[found.start] = found.mended
+        if found.note:
+            self.problems.append(found.note)
 
+    def finish(self) -> XdfRecording:
+        header = self.header
+        if header is None:
+            if not self.streams:
+                raise XdfFormatError(f"{self.path}: not a valid XDF recording (no file header)")
+            header = ET.Element("info")
+            ET.SubElement(header, "version").text = "1.0"
+            self.problems.append("the file header was damaged; a plain one is assumed")
+            self.header_mended = chunk(Tag.FILE_HEADER, xml_bytes(header))
+        for stream_id, stream in self.streams.items():
+            _assemble(stream, self.stamps[stream_id], self.series[stream_id])
+        rec = XdfRecording(
+            self.path,
+            header,
+            list(self.streams.values()),
+            self.size,
+            self.valid,
+            self.skipped,
+            self.problems,
+            self.chunks,
+            self.mended,
+        )
+        if self.header_mended is not None:
+            rec.mended[-1] = self.header_mended  # -1: no offset, written first
+        return rec
 
-def _check_header(stream: XdfStream, start: int) -> None:
-    fmt = stream.channel_format
-    if fmt not in FORMATS:
-        raise _Damaged(f"stream header at byte {start} has unknown channel format {fmt!r}")
-    try:
-        count, rate = stream.channel_count, stream.nominal_srate
-    except ValueError:
-        raise _Damaged(f"stream header at byte {start} has a bad channel count or rate") from None
-    if count < 1 or not rate >= 0:
-        raise _Damaged(f"stream header at byte {start} declares {count} channels at {rate} Hz")
+    # -- one chunk -----------------------------------------------------------------
+    def parse(self, pos: int) -> _Chunk:
+        """Parse the chunk at ``pos`` without changing the reader (Damaged / Cut)."""
+        data, size = self.data, self.size
+        length, body = read_varlen(data, pos)
+        if length < 2:
+            raise Damaged(f"chunk at byte {pos} has length {length}")
+        if body + 2 > size:
+            raise Cut
+        tag = int.from_bytes(data[body : body + 2], "little")
+        content, end = body + 2, body + length
+        if tag not in Tag.__members__.values():
+            raise Damaged(f"unknown chunk tag {tag} at byte {pos}")
+        if pos == 4 and tag != Tag.FILE_HEADER:
+            raise XdfFormatError(
+                f"{self.path}: not a valid XDF recording (the first chunk is not a file header)"
+            )
+        if tag == Tag.FILE_HEADER:
+            if self.header is not None:
+                raise Damaged(f"a second file header at byte {pos}")
+            return self.xml_chunk(pos, tag, -1, content, end)
+        if tag == Tag.BOUNDARY:
+            return self.fixed_chunk(pos, tag, -1, content, end, BOUNDARY_UUID)
+        if content + 4 > size:
+            raise Cut
+        sid = int.from_bytes(data[content : content + 4], "little")
+        if tag == Tag.STREAM_HEADER:
+            if sid in self.layouts:
+                raise Damaged(f"a second header for stream {sid} at byte {pos}")
+        elif sid not in self.layouts:
+            raise Damaged(f"chunk at byte {pos} is for unknown stream {sid}")
+        if tag == Tag.SAMPLES:
+            return self.samples(pos, sid, content + 4, end)
+        if tag == Tag.CLOCK_OFFSET:
+            return self.fixed_chunk(pos, tag, sid, content, end, None)
+        return self.xml_chunk(pos, tag, sid, content, end)
 
+    def plausible(self, pos: int) -> bool:
+        """Could a chunk start at ``pos`` (or the file end there)? A cheap look."""
+        data, size = self.data, self.size
+        if pos == size:
+            return True
+        if pos > size or data[pos] not in (1, 4, 8):
+            return False
+        width = data[pos]
+        if pos + 1 + width + 2 > size:
+            return True  # a header cut short: the tail of a killed writer
+        length = int.from_bytes(data[pos + 1 : pos + 1 + width], "little")
+        tag = int.from_bytes(data[pos + 1 + width : pos + 3 + width], "little")
+        if length < 2 or not Tag.STREAM_HEADER <= tag <= Tag.STREAM_FOOTER:
+            return False
+        if tag in (Tag.SAMPLES, Tag.CLOCK_OFFSET, Tag.STREAM_FOOTER):
+            sid_at = pos + 3 + width
+            if sid_at + 4 <= size:
+                return int.from_bytes(data[sid_at : sid_at + 4], "little") in self.layouts
+        return True
 
-def _decode_samples(
-    stream: XdfStream, content: bytes, last_t: float, start: int
-) -> tuple[np.ndarray, np.ndarray | list, float]:
-    """Decode a Samples chunk's content after the stream id."""
-    try:
-        n, pos = _read_varlen(content, 0)
-    except _Cut:
-        raise _Damaged(f"samples chunk at byte {start} is cut short") from None
-    fmt, nch = stream.channel_format, stream.channel_count
-    rate = stream.nominal_srate
-    step = 1.0 / rate if rate > 0 else 0.0
-    if fmt != "string":
-        dtype = NUMERIC_FORMATS[fmt]
-        record = np.dtype([("n", "u1"), ("t", "<f8"), ("v", dtype, (nch,))])
-        body = content[pos:]
-        if len(body) == n * record.itemsize:  # fast path: every sample carries a timestamp
-            rows = np.frombuffer(body, record, n)
-            if np.all(rows["n"] == 8):
-                values = rows["v"].astype(dtype.newbyteorder("="))
-                ts = rows["t"].astype(float)
-                return ts, values, float(ts[-1]) if n else last_t
-    ts = np.empty(n)
-    rows: list = []
-    try:
-        for k in range(n):
-            width = content[pos]
-            if width == 8:
-                last_t = struct.unpack_from("<d", content, pos + 1)[0]
-                pos += 9
-            elif width == 0:
-                last_t += step
-                pos += 1
+    def fixed_chunk(
+        self, pos: int, tag: int, sid: int, content: int, end: int, payload: bytes | None
+    ) -> _Chunk:
+        """A boundary (``payload``: its UUID) or clock offset chunk (20 bytes)."""
+        data = self.data
+        natural = content + (16 if payload is not None else 20)
+        if natural > self.size:
+            raise Cut
+        if payload is not None and data[content:natural] != payload:
+            raise Damaged(f"boundary chunk at byte {pos} has the wrong signature")
+        note = mended = None
+        if end != natural:
+            if not self.plausible(natural):
+                raise Cut if end > self.size else Damaged(f"chunk at byte {pos}: wrong length")
+            note = f"the length of the chunk at byte {pos} was damaged; read by its size"
+            mended = chunk(Tag(tag), data[content:natural])
+
+        def take() -> None:
+            if tag == Tag.CLOCK_OFFSET:
+                t, value = struct.unpack_from("<dd", data, content + 4)
+                self.streams[sid].clock_times.append(t)
+                self.streams[sid].clock_values.append(value)
+
+        return _Chunk(pos, natural, tag, sid, take, mended, note)
+
+    def xml_chunk(self, pos: int, tag: int, sid: int, content: int, end: int) -> _Chunk:
+        """A file header, stream header or stream footer."""
+        data = self.data
+        xml_at = content + (0 if tag == Tag.FILE_HEADER else 4)
+        what = {1: "file header", 2: f"header of stream {sid}", 6: f"footer of stream {sid}"}
+        what = f"{what[tag]} at byte {pos}"
+        note = None
+        try:
+            if end > self.size:
+                raise Cut
+            element, cleaned = parse_xml(data[xml_at:end], what)
+        except (Cut, Damaged) as first:
+            close = data.find(b"</info>", xml_at, min(self.size, xml_at + _MAX_XML_BYTES))
+            real_end = close + len(b"</info>")
+            if close < 0 or real_end == end or not self.plausible(real_end):
+                raise first from None
+            element, cleaned = parse_xml(data[xml_at:real_end], what)
+            end = real_end
+            note = f"the length of the {what} was damaged; read to its end"
+        layout = layout_of(element, pos) if tag == Tag.STREAM_HEADER else None
+        mended = None
+        if cleaned or note:
+            head = b"" if tag == Tag.FILE_HEADER else struct.pack("<I", sid)
+            mended = chunk(Tag(tag), head + xml_bytes(element))
+            if cleaned:
+                note = note or f"the {what} held characters XML forbids; they were replaced"
+
+        def take() -> None:
+            if tag == Tag.FILE_HEADER:
+                self.header = element
+            elif tag == Tag.STREAM_HEADER:
+                self.streams[sid] = XdfStream(sid, element)
+                self.layouts[sid] = layout
+                self.stamps[sid], self.series[sid], self.last_t[sid] = [], [], 0.0
             else:
-                raise _Damaged(f"samples chunk at byte {start}: bad timestamp width {width}")
-            ts[k] = last_t
-            if fmt == "string":
-                row = []
-                for _ in range(nch):
-                    length, pos = _read_varlen(content, pos)
-                    if pos + length > len(content):
-                        raise _Cut
-                    row.append(content[pos : pos + length].decode("utf-8", "replace"))
-                    pos += length
-                rows.append(row)
-            else:
-                width_b = nch * NUMERIC_FORMATS[fmt].itemsize
-                if pos + width_b > len(content):
-                    raise _Cut
-                rows.append(np.frombuffer(content, NUMERIC_FORMATS[fmt], nch, pos))
-                pos += width_b
-    except (_Cut, IndexError, struct.error):
-        raise _Damaged(f"samples chunk at byte {start} is shorter than its samples") from None
-    if pos != len(content):
-        raise _Damaged(f"samples chunk at byte {start} has {len(content) - pos} extra bytes")
-    if fmt == "string":
-        return ts, rows, last_t
-    dtype = NUMERIC_FORMATS[fmt].newbyteorder("=")
-    values = np.array(rows, dtype=dtype).reshape(n, nch)
-    return ts, values, last_t
+                self.streams[sid].footer = element
+
+        return _Chunk(pos, end, tag, sid, take, mended, note)
+
+    def samples(self, pos: int, sid: int, first: int, end: int) -> _Chunk:
+        """A samples chunk; read by its count when its length is wrong, or in part."""
+        layout, last_t, data, size = self.layouts[sid], self.last_t[sid], self.data, self.size
+        if end <= size:
+            try:
+                decoded = decode_samples(layout, data, first, end, last_t)
+                if decoded.end == end:
+                    return self.samples_chunk(pos, sid, decoded, None)
+            except (Cut, Damaged):
+                pass
+        try:  # the length is wrong: the count says where the chunk ends (as pyxdf reads)
+            decoded = decode_samples(layout, data, first, size, last_t)
+            if decoded.end != end and self.plausible(decoded.end):
+                note = f"the length of the samples chunk at byte {pos} was damaged; read by count"
+                return self.samples_chunk(pos, sid, decoded, note)
+        except (Cut, Damaged):
+            pass
+        if end <= size and not self.resyncing:  # damaged inside: keep the samples before
+            try:
+                decoded = decode_samples(layout, data, first, end, last_t, partial=True)
+            except (Cut, Damaged):
+                decoded = None
+            if decoded is not None and len(decoded.stamps):
+                decoded.end = end
+                note = (
+                    f"the samples chunk at byte {pos} was damaged; kept the "
+                    f"{len(decoded.stamps)} samples before the damage"
+                )
+                return self.samples_chunk(pos, sid, decoded, note)
+        if end > size:
+            raise Cut
+        raise Damaged(f"samples chunk at byte {pos} does not decode")
+
+    def samples_chunk(self, pos: int, sid: int, decoded: Decoded, note: str | None) -> _Chunk:
+        layout = self.layouts[sid]
+        mended = None
+        if note is not None:
+            mended = samples_chunk(
+                sid,
+                layout.channel_format,
+                layout.channel_count,
+                decoded.stamps,
+                decoded.values,
+            )
+
+        def take() -> None:
+            self.stamps[sid].append(decoded.stamps)
+            self.series[sid].append(decoded.values)
+            self.last_t[sid] = decoded.last_t
+
+        return _Chunk(pos, decoded.end, Tag.SAMPLES, sid, take, mended, note)
+
+    # -- resynchronisation -------------------------------------------------------------
+    def resync(self, start: int) -> int | None:
+        """Offset of the next plausible, wholly decodable chunk at or after ``start``."""
+        data = self.data
+        patterns: list[tuple[bytes, int]] = [(BOUNDARY_UUID, -2), (b"<?xml", -6), (b"<info", -6)]
+        for sid in self.layouts:
+            for tag in (Tag.SAMPLES, Tag.CLOCK_OFFSET, Tag.STREAM_FOOTER):
+                patterns.append((struct.pack("<HI", tag, sid), 0))
+        heap = []
+        for k, (pattern, back) in enumerate(patterns):
+            at = data.find(pattern, start + 3)
+            if at >= 0:
+                heap.append((at + back, k))
+        heapq.heapify(heap)
+        tried: set[int] = set()
+        while heap:
+            tag_at, k = heapq.heappop(heap)
+            pattern, back = patterns[k]
+            nxt = data.find(pattern, tag_at - back + 1)
+            if nxt >= 0:
+                heapq.heappush(heap, (nxt + back, k))
+            for width in (1, 4, 8):
+                begin = tag_at - 1 - width
+                if begin < start or begin in tried or data[begin] != width:
+                    continue
+                tried.add(begin)
+                if self._decodes(begin):
+                    return begin
+        return None
+
+    def _decodes(self, pos: int) -> bool:
+        self.resyncing = True
+        try:
+            found = self.parse(pos)
+        except (Cut, Damaged):
+            return False
+        finally:
+            self.resyncing = False
+        return found.tag != Tag.FILE_HEADER and self.plausible(found.end)
+
+
+@dataclass
+class _Partial:
+    stream_id: int
+    decoded: Decoded
+
+
+def _empty(layout: Layout) -> np.ndarray | list:
+    if layout.channel_format == "string":
+        return []
+    dtype = NUMERIC_FORMATS[layout.channel_format].newbyteorder("=")
+    return np.zeros((0, layout.channel_count), dtype)
 
 
 def _assemble(stream: XdfStream, stamps: list[np.ndarray], series: list) -> None:

@@ -1,0 +1,201 @@
+"""repair: a new file beside the original, every byte verified, damage read around.
+
+The fuzz test damages real recordings (truncation, bit flips, huge lengths, garbage) and
+checks three things every time: the original is byte-for-byte unchanged; the repaired
+file loads in pyxdf; it keeps every sample pyxdf reads intact from the damaged file.
+"""
+
+import asyncio
+import collections
+import hashlib
+import logging
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import pyxdf
+
+from app.engine import Engine
+from app.recording.recorder import RecorderSettings, XdfRecorder
+from sensors.simulated import SimSettings, SimulatedSource
+from sensors.xdf import (
+    RecordingWriteError,
+    XdfFormatError,
+    default_target,
+    read_xdf,
+    repair_xdf,
+)
+from tests.xdf_files import mixed_recording
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """Five minutes of one simulated person recorded by heartsync, closed properly."""
+    path = tmp_path_factory.mktemp("rec") / "session.xdf"
+    source = SimulatedSource(SimSettings(seed=3, artifact_rate=0.02), speed=0)
+    recorder = XdfRecorder(path, [source], RecorderSettings(flush_interval_s=0.05))
+    engine = Engine([source], [recorder])
+    engine.mark("start")
+    asyncio.run(engine.run(duration_s=300))
+    assert read_xdf(path).closed
+    return path
+
+
+def _pyxdf_samples(path):
+    """(timestamp, values) of every sample pyxdf reads, by stream name ({} if it fails)."""
+    logging.getLogger("pyxdf").setLevel(logging.CRITICAL + 1)
+    try:
+        streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=False, dejitter_timestamps=False)
+    except Exception:
+        return {}
+    out = collections.defaultdict(collections.Counter)
+    for s in streams:
+        rows = [tuple(map(str, r)) for r in s["time_series"]]
+        stamps = np.asarray(s["time_stamps"]).tolist()
+        out[s["info"]["name"][0]].update(zip(stamps, rows, strict=True))
+    return out
+
+
+def _damage(rng, data, chunks):
+    kind = rng.choice(["cut", "flip", "flips", "huge", "garbage", "cut+flip"])
+    d = bytearray(data)
+    flips = {"flip": 1, "cut+flip": 1, "flips": rng.randint(2, 5)}.get(kind, 0)
+    for _ in range(flips):
+        d[rng.randrange(4, len(d))] ^= 1 << rng.randrange(8)
+    if kind == "huge":  # a chunk length far past the end of the file
+        start = rng.choice(chunks[1:])[0]
+        width = d[start]
+        value = rng.choice([2**31 - 1, 2**32 - 1, 10**6]) % 256**width
+        d[start + 1 : start + 1 + width] = value.to_bytes(width, "little")
+    if kind == "garbage":
+        at = rng.randrange(4, len(d))
+        d[at : at + rng.randint(1, 200)] = rng.randbytes(rng.randint(1, 200))
+    if "cut" in kind:
+        d = d[: rng.randrange(4, len(d))]
+    return kind, bytes(d)
+
+
+@pytest.mark.parametrize("base", ["recorder", "mixed"])
+def test_fuzz_original_untouched_and_nothing_pyxdf_reads_is_lost(tmp_path, recording, base):
+    if base == "recorder":
+        source = recording
+    else:
+        source = tmp_path / "mixed.xdf"
+        mixed_recording(source)
+    data = source.read_bytes()
+    truth = _pyxdf_samples(source)
+    chunks = read_xdf(source).chunks
+    rng = random.Random(19)
+    written = 0
+    for k in range(150):
+        kind, damaged = _damage(rng, data, chunks)
+        path = tmp_path / f"damaged{k}.xdf"
+        path.write_bytes(damaged)
+        before = (hashlib.sha256(damaged).digest(), os.stat(path).st_mtime_ns)
+        seen = _pyxdf_samples(path)
+        try:
+            report = repair_xdf(path)
+        except XdfFormatError:  # not XDF any more (magic or file header hit)
+            assert not any(seen.values()), f"{kind} #{k}: pyxdf read samples we refused"
+            continue
+        after = (hashlib.sha256(path.read_bytes()).digest(), os.stat(path).st_mtime_ns)
+        assert after == before, f"{kind} #{k}: the original changed"
+        repaired = report.path or path
+        written += report.changed
+        got = _pyxdf_samples(repaired)
+        for name, samples in seen.items():
+            lost = (samples & truth.get(name, collections.Counter())) - got.get(
+                name, collections.Counter()
+            )
+            if not lost:
+                continue
+            if "cut" in kind and set(lost) == {max(samples)} and sum(lost.values()) == 1:
+                continue  # the one sample cut in two: pyxdf fills its tail with stale bytes
+            assert not lost, f"{kind} #{k}: {sum(lost.values())} samples of {name!r} lost"
+        if report.changed:
+            assert read_xdf(repaired).closed
+            repaired.unlink()
+    assert written > 50  # the damage was real
+
+
+def test_flipped_length_bit_keeps_everything_and_writes_beside(recording, tmp_path):
+    path = tmp_path / "flip.xdf"
+    data = bytearray(recording.read_bytes())
+    start = next(s for s, _, tag, _ in read_xdf(recording).chunks if tag == 3)
+    data[start + 1] ^= 0x40  # the issue's case: 53,715 B became 136 B, "kept 0 samples"
+    path.write_bytes(bytes(data))
+    report = repair_xdf(path)
+    assert report.path == tmp_path / "flip.repaired.xdf"
+    assert path.read_bytes() == bytes(data)
+    original = sum(len(s.time_stamps) for s in read_xdf(recording).streams)
+    assert report.samples == original
+    fixed = read_xdf(report.path)
+    assert fixed.closed and oct(report.path.stat().st_mode & 0o777) == "0o600"
+    assert "original is unchanged" in report.summary()
+
+
+def test_never_over_an_existing_file(recording, tmp_path):
+    path = tmp_path / "cut.xdf"
+    path.write_bytes(recording.read_bytes()[:-100])
+    taken = tmp_path / "precious.xdf"
+    taken.write_bytes(b"precious")
+    with pytest.raises(RecordingWriteError, match="already exists"):
+        repair_xdf(path, taken)
+    assert taken.read_bytes() == b"precious"
+    first = repair_xdf(path).path
+    second = repair_xdf(path).path
+    assert (first.name, second.name) == ("cut.repaired.xdf", "cut.repaired-2.xdf")
+    assert default_target(path).name == "cut.repaired-3.xdf"
+    assert repair_xdf(first).path is None  # already complete: nothing written
+
+
+def test_a_short_write_is_never_reported_as_repaired(recording, tmp_path):
+    """The disk accepts part of the copy (a file size limit makes the kernel write short,
+    then refuse): one line, exit 2, nothing left behind, the original intact."""
+    path = tmp_path / "cut.xdf"
+    data = recording.read_bytes()[:-100]
+    path.write_bytes(data)
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(data) // 2, len(data) // 2))
+
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "ui", "repair", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "size allowed" in run.stderr
+    assert "repaired" not in run.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.xdf"]
+    assert path.read_bytes() == data
+
+
+def test_repair_command_line(recording, tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    cut = tmp_path / "a.xdf"
+    cut.write_bytes(recording.read_bytes()[:-9])
+    out = tmp_path / "fixed.xdf"
+    run = subprocess.run(
+        [sys.executable, "-m", "ui", "repair", str(cut), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "repaired into" in run.stdout and read_xdf(out).closed
+    streams, _ = pyxdf.load_xdf(str(out))
+    assert sum(len(s["time_stamps"]) for s in streams) == sum(
+        len(s.time_stamps) for s in read_xdf(out).streams
+    )
