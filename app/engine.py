@@ -25,13 +25,13 @@ from app.snapshot import (
     SynchronyHistory,
 )
 from app.streams.specs import SESSION, SYNCHRONY, synchrony_sample
-from dsp.arousal_estimator import ArousalSettings
-from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.beat_result import BeatResult
+from dsp.dyad.estimator import SynchronyEstimator
+from dsp.dyad.session import SessionSynchronyEstimator
+from dsp.dyad.types import SynchronySettings
 from dsp.pipeline import PipelineSettings, SubjectPipeline
-from dsp.synchrony_estimator import SynchronyEstimator
-from dsp.synchrony_session import SessionSynchronyEstimator
-from dsp.synchrony_types import SynchronySettings
+from dsp.tolerance.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
+from dsp.tolerance.estimator import ArousalSettings
 from sensors.base import Beat, BeatSource, SensorError, SourceState, SourceStatus
 from sensors.clock import now
 from sensors.samples import SampleBlock

@@ -25,9 +25,9 @@ from app.config import APP_NAME
 from app.profile_names import MAX_NAME as MAX_NAME
 from app.profile_names import ProfileError as ProfileError
 from app.profile_names import check_name, file_stem
-from dsp.arousal_estimator import ArousalSettings as ArousalSettings  # a profile's band settings
-from dsp.baseline import Baseline
-from dsp.baseline import CalibrationSettings as CalibrationSettings
+from dsp.tolerance.baseline import Baseline
+from dsp.tolerance.baseline import CalibrationSettings as CalibrationSettings
+from dsp.tolerance.estimator import ArousalSettings as ArousalSettings  # a profile's band settings
 
 FORMAT_VERSION = 1
 #: Largest profile file read, bytes (a profile is about 1 kB).

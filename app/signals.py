@@ -4,7 +4,7 @@
 source yields: it publishes the samples on their own streams (``ecg``, ``acc``: LSL
 and recordings, with units and the strap's rate), keeps the last seconds of ECG for the
 window's trace and around beats, and measures breathing from the acceleration
-(:class:`dsp.respiration.RespirationMonitor`, one per subject), published on the
+(:class:`dsp.breathing.respiration.RespirationMonitor`, one per subject), published on the
 ``respiration`` stream. The window reads :attr:`SignalHub.view`, an immutable
 :class:`SignalsView` swapped once per block.
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.streams.specs import ACC, ECG, RESPIRATION, StreamSpec
-from dsp.pacer import Pacer
-from dsp.respiration import QUALITIES, RespirationMonitor, RespirationUpdate
+from dsp.breathing.pacer import Pacer
+from dsp.breathing.respiration import QUALITIES, RespirationMonitor, RespirationUpdate
 from sensors.samples import SampleBlock
 
 __all__ = ["ECG_KEEP_S", "SignalHub", "SignalsView", "SubjectSignals"]

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsp.arousal_state import Zone as Zone  # the window reads zones from snapshots
-from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
-from dsp.hrv_settings import HrvSettings
+from dsp.dyad.types import SessionSynchrony, SynchronyEstimate, SynchronySettings
+from dsp.hrv.settings import HrvSettings
 from dsp.ring import RingBuffer, RowRing
-from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate, SynchronySettings
+from dsp.tolerance.baseline import Baseline
+from dsp.tolerance.state import Zone as Zone  # the window reads zones from snapshots
 from dsp.types import Beat
 from sensors.base import SourceState as SourceState
 from sensors.base import SourceStatus

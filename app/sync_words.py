@@ -7,7 +7,7 @@ with its interval, p and lag.
 
 import math
 
-from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
+from dsp.dyad.types import SessionSynchrony, SynchronyEstimate
 
 __all__ = ["SIGNIFICANT", "index_words", "lag_words", "session_words"]
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from bench.common import peak_rss_mb, table
 from dsp.arousal import calibrate, classify
-from dsp.arousal_estimator import ArousalEstimator
 from dsp.pipeline import process
+from dsp.tolerance.estimator import ArousalEstimator
 from sensors.simulated import SimSettings, simulate
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.common import table
 from dsp.arousal import classify
-from dsp.arousal_state import Zone
+from dsp.tolerance.state import Zone
 from sensors.simulated import SimSettings, simulate
 
 CAL_S, ONSET_S, STEP_S = 300.0, 600.0, 180.0

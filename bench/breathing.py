@@ -16,7 +16,7 @@ import time
 import bench.common  # noqa: F401 - first: loopback LSL, offscreen Qt
 from bench.common import table
 from dsp.breathing import breathing_rate, coherence, monitor_series, rate_estimates
-from dsp.pacer import Pacer, PacerSettings, volumes
+from dsp.breathing.pacer import Pacer, PacerSettings, volumes
 from sensors.simulated import SimSettings, simulate
 
 

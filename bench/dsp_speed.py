@@ -7,7 +7,7 @@ extra; about a minute on 2 cores). CPU time, best of ``--repeats`` runs.
    domain vs NeuroKit2 ``signal_fixpeaks(method="kubios")`` + ``hrv_time`` +
    ``hrv_frequency`` at 4 Hz on the same series (issue 16: >= 50x); our windowed metrics
    (a spectrum every 5 s) beside it; then the online cost per beat of
-   :class:`dsp.artifact_corrector.ArtifactCorrector` and :class:`dsp.hrv_window.HrvWindow`.
+   :class:`dsp.artifacts.corrector.ArtifactCorrector` and :class:`dsp.hrv.window.HrvWindow`.
 2. Artifact detection on seeded synthetic series with injected ground truth
    (SCIENCE.md §2 recipe), ours and NeuroKit2's on the same data.
 3. Agreement of the flags on real recordings (pyhrv long series, MIT-BIH 208 excerpt).
@@ -22,10 +22,10 @@ import warnings
 
 import numpy as np
 
-from dsp.artifact_corrector import ArtifactCorrector
 from dsp.artifacts import correct_batch, detect_artifacts
+from dsp.artifacts.corrector import ArtifactCorrector
 from dsp.hrv import frequency_domain, time_domain
-from dsp.hrv_window import HrvWindow, windowed_metrics
+from dsp.hrv.window import HrvWindow, windowed_metrics
 from dsp.types import CorrectedBeat
 from tests.reference_data import (
     KINDS,

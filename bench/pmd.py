@@ -4,7 +4,7 @@
 ACC 36 x 3 x 16-bit, raw and delta-compressed) through :func:`sensors.pmd.parse_frame`
 and the whole per-frame path of the source (:meth:`PmdStreams.handle`: parse, sample
 times, LSL clock, block), 1,000 random malformed frames (each must raise
-``MalformedPayloadError``), and runs :class:`dsp.respiration.RespirationMonitor` over
+``MalformedPayloadError``), and runs :class:`dsp.breathing.respiration.RespirationMonitor` over
 SECONDS (600) of simulated chest motion at 25/50/200 Hz. Reference in the same run: the
 Heart Rate Measurement parser and the RSA breathing monitor's live step.
 """
@@ -17,8 +17,8 @@ import numpy as np
 
 from bench.common import table
 from dsp.breathing import BreathingMonitor
-from dsp.pacer import Pacer, PacerSettings, volumes
-from dsp.respiration import RespirationMonitor
+from dsp.breathing.pacer import Pacer, PacerSettings, volumes
+from dsp.breathing.respiration import RespirationMonitor
 from sensors.base import MalformedPayloadError
 from sensors.ble.pmd_streams import PmdStreams, _Active
 from sensors.hr_measurement import HeartRateMeasurement, encode, parse

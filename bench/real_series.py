@@ -29,12 +29,12 @@ import numpy as np
 
 from bench.common import table
 from dsp.arousal import classify
-from dsp.arousal_estimator import ArousalEstimator
-from dsp.arousal_state import Zone
 from dsp.artifacts import correct_batch
-from dsp.baseline import Calibration, CalibrationError
 from dsp.hrv import frequency_domain, time_domain
 from dsp.pipeline import process
+from dsp.tolerance.baseline import Calibration, CalibrationError
+from dsp.tolerance.estimator import ArousalEstimator
+from dsp.tolerance.state import Zone
 from sensors.simulated import SimSettings, simulate
 from tests.real_series import SERIES, load_real
 

@@ -24,10 +24,10 @@ import time
 import numpy as np
 
 from bench.common import peak_rss_mb, table
+from dsp.dyad.estimator import SynchronyEstimator, _detrend_unit
+from dsp.dyad.session import SessionSynchronyEstimator
+from dsp.dyad.types import SynchronySettings
 from dsp.synchrony import synchrony
-from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit
-from dsp.synchrony_session import SessionSynchronyEstimator
-from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import dyad_settings, simulate_dyad
 
 #: Seeds of the leader a and the follower b of pair ``seed`` are these plus ``seed``.

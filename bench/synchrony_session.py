@@ -19,9 +19,9 @@ import time
 import numpy as np
 
 from bench.common import table
+from dsp.dyad.session import SessionAccumulator
+from dsp.dyad.types import SynchronySettings
 from dsp.synchrony import grid_pair, session_synchrony
-from dsp.synchrony_session import SessionAccumulator
-from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import dyad_settings, simulate_dyad
 
 #: Session ``i`` of a condition: seeds ``SEED_A + i`` and ``SEED_B + i`` (+ an offset

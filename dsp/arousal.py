@@ -2,19 +2,19 @@
 
 :func:`classify` and :func:`calibrate` run the live pipeline (:func:`dsp.pipeline.process`)
 with its calibration and arousal stages over arrays, so the result equals the live one.
-The method lives below the pipeline: the baseline in :mod:`dsp.baseline`, the index and
-the zones in :mod:`dsp.arousal_estimator`, the output types in :mod:`dsp.arousal_state`.
+The method lives below the pipeline: the baseline in :mod:`dsp.tolerance.baseline`, the index and
+the zones in :mod:`dsp.tolerance.estimator`, the output types in :mod:`dsp.tolerance.state`.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsp.arousal_estimator import ArousalSettings
-from dsp.arousal_state import Zone
-from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.beat_result import BeatResult
 from dsp.pipeline import PipelineSettings, process
+from dsp.tolerance.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
+from dsp.tolerance.estimator import ArousalSettings
+from dsp.tolerance.state import Zone
 
 __all__ = [
     # re-exported: Zone is a contract of DESIGN.md; the others for app/, ui/ and sensors/

@@ -6,10 +6,10 @@ arousal), so none of them has to import the pipeline.
 
 from dataclasses import dataclass
 
-from dsp.arousal_state import ArousalState
-from dsp.hrv_window import HrvMetrics
+from dsp.dyad.types import SessionSynchrony, SynchronyEstimate
+from dsp.hrv.window import HrvMetrics
 from dsp.quality import QualityMetrics
-from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
+from dsp.tolerance.state import ArousalState
 from dsp.types import CorrectedBeat
 
 __all__ = ["BeatResult"]

@@ -11,14 +11,14 @@ from typing import Protocol
 
 import numpy as np
 
-from dsp.arousal_estimator import ArousalEstimator, ArousalSettings
-from dsp.artifact_corrector import ArtifactCorrector
-from dsp.artifact_windows import ArtifactSettings
-from dsp.baseline import Baseline
+from dsp.artifacts.corrector import ArtifactCorrector
+from dsp.artifacts.windows import ArtifactSettings
 from dsp.beat_result import BeatResult
-from dsp.hrv_settings import HrvSettings
-from dsp.hrv_window import HrvMetrics, HrvWindow
+from dsp.hrv.settings import HrvSettings
+from dsp.hrv.window import HrvMetrics, HrvWindow
 from dsp.quality import QualitySettings, SignalQuality
+from dsp.tolerance.baseline import Baseline
+from dsp.tolerance.estimator import ArousalEstimator, ArousalSettings
 from dsp.types import Beat, CorrectedBeat
 
 
@@ -43,7 +43,7 @@ class PipelineSettings:
 
 
 class HrvStage(Protocol):
-    """What the pipeline needs of its HRV stage (:class:`~dsp.hrv_window.HrvWindow`)."""
+    """What the pipeline needs of its HRV stage (:class:`~dsp.hrv.window.HrvWindow`)."""
 
     def reset(self) -> None:
         """Forget the session."""
@@ -75,7 +75,7 @@ class SubjectPipeline:
     baseline : Baseline or None
         The subject's resting baseline; without one there is no arousal estimate.
     hrv : HrvStage or None
-        The HRV stage (default: a live :class:`~dsp.hrv_window.HrvWindow`; offline
+        The HRV stage (default: a live :class:`~dsp.hrv.window.HrvWindow`; offline
         analysis passes a table computed in advance, see :mod:`dsp.pipeline_batch`).
     """
 

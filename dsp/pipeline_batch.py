@@ -4,10 +4,10 @@ Offline analysis replays a recording through the live engine, so every corrected
 quality value and zone is the live one. The HRV stage is the costly part of that replay
 (a 120-s spectrum every 5 s of stream time, one window at a time). When all raw beats are
 known in advance, :func:`precomputed_pipeline` corrects them with the batch corrector
-(:meth:`~dsp.artifact_corrector.ArtifactCorrector.push_many`, bit-identical to pushing
+(:meth:`~dsp.artifacts.corrector.ArtifactCorrector.push_many`, bit-identical to pushing
 beat by beat), splits them at the gaps exactly as :meth:`SubjectPipeline.push` does, and
-computes every beat's HRV at once with :func:`~dsp.hrv_window.windowed_metrics`
-(bit-identical to :class:`~dsp.hrv_window.HrvWindow`). The pipeline it returns runs the
+computes every beat's HRV at once with :func:`~dsp.hrv.window.windowed_metrics`
+(bit-identical to :class:`~dsp.hrv.window.HrvWindow`). The pipeline it returns runs the
 live corrector, quality and arousal stages as usual and takes each beat's HRV from that
 table; ``tests/test_pipeline_batch.py`` checks the results equal the live pipeline's.
 """
@@ -18,10 +18,10 @@ from itertools import pairwise
 
 import numpy as np
 
-from dsp.artifact_corrector import ArtifactCorrector
-from dsp.baseline import Baseline
-from dsp.hrv_window import HrvMetrics, windowed_metrics
+from dsp.artifacts.corrector import ArtifactCorrector
+from dsp.hrv.window import HrvMetrics, windowed_metrics
 from dsp.pipeline import PipelineSettings, SubjectPipeline, gap_starts
+from dsp.tolerance.baseline import Baseline
 from dsp.types import CorrectedBeat
 
 __all__ = ["PrecomputedHrv", "corrected_stream", "precomputed_pipeline"]
@@ -87,7 +87,7 @@ class PrecomputedHrv:
     Parameters
     ----------
     metrics : dict of numpy.ndarray
-        :func:`~dsp.hrv_window.windowed_metrics` of the corrected stream.
+        :func:`~dsp.hrv.window.windowed_metrics` of the corrected stream.
     gap_before : numpy.ndarray of bool
         The gap flags the table was computed with.
 

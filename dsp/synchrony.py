@@ -1,12 +1,12 @@
 """Physiological synchrony of a whole session (batch; SCIENCE.md §5).
 
-:func:`synchrony` runs the live :class:`dsp.synchrony_estimator.SynchronyEstimator`
+:func:`synchrony` runs the live :class:`dsp.dyad.estimator.SynchronyEstimator`
 (the method is described there) over two people's beat arrays, after the live pipeline
 (:func:`dsp.pipeline.process`), so the result equals the live one.
 
 Session level: :func:`session_synchrony` is the session test of SCIENCE.md §5 (the
 lag searched once over 30-s segments, significance against the partner's series
-circularly rotated), described in :mod:`dsp.synchrony_session`. It replaces the
+circularly rotated), described in :mod:`dsp.dyad.session`. It replaces the
 SUSY-style effect size, which averaged z over lags and so missed coupling at a lag.
 """
 
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.dyad.estimator import SynchronyEstimator
+from dsp.dyad.session import SessionAccumulator
+from dsp.dyad.types import NO_SESSION, SessionSynchrony, SynchronyEstimate, SynchronySettings
 from dsp.pipeline import process
-from dsp.synchrony_estimator import SynchronyEstimator
-from dsp.synchrony_session import SessionAccumulator
-from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronyEstimate, SynchronySettings
 
 __all__ = [
     "SessionSynchrony",  # re-exported: the contract names it here
@@ -116,7 +116,7 @@ def session_synchrony(
     rotated against each other by every grid step of ``min_offset_s`` ... ``history_s``
     (b's lag windows kept, a's segments re-cut; p from a Gumbel fit to the rotated
     statistics; at least ``n_surrogates`` rotations).
-    The live :class:`dsp.synchrony_session.SessionSynchronyEstimator` gives the same
+    The live :class:`dsp.dyad.session.SessionSynchronyEstimator` gives the same
     numbers over the same beats.
 
     Parameters
@@ -160,7 +160,7 @@ def grid_pair(streams: list, settings: SynchronySettings) -> tuple[np.ndarray, n
     """Both people's whole-session HR on the shared grid (batch only, vectorised).
 
     The same interpolation and the same missing-data rules as
-    :class:`dsp.synchrony_grid._Grid`.
+    :class:`dsp.dyad.grid._Grid`.
     """
     fs = settings.fs_hz
     if any(len(stream) < 2 for stream in streams):

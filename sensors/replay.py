@@ -72,8 +72,8 @@ class ReplayControl:
         ValueError
             When the event's values do not make a baseline or settings (a damaged file).
         """
-        from dsp.arousal_estimator import ArousalSettings
-        from dsp.baseline import Baseline
+        from dsp.tolerance.baseline import Baseline
+        from dsp.tolerance.estimator import ArousalSettings
 
         values = self.data.get("baseline")
         settings = self.data.get("arousal")

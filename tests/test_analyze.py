@@ -23,8 +23,8 @@ from app.analysis.session_stats import (
 from app.engine import Engine
 from app.recording.recorder import RecorderSettings, XdfRecorder
 from dsp.arousal import calibrate
-from dsp.arousal_estimator import ArousalSettings
-from dsp.arousal_state import Zone
+from dsp.tolerance.estimator import ArousalSettings
+from dsp.tolerance.state import Zone
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
 from tests.helpers import CollectSink
@@ -372,7 +372,7 @@ def test_progress_bar_waits_two_seconds_then_draws():
 
 
 def test_nonlinear_measures_equal_the_batch_functions(session):
-    from dsp.nonlinear import dfa_alpha1, poincare
+    from dsp.hrv.nonlinear import dfa_alpha1, poincare
 
     summary = session["analysis"].summary["subjects"]["therapist"]["nonlinear"]
     results = [r for r in session["results"] if r.subject == "therapist"]

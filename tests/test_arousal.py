@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from dsp.arousal import calibrate, classify
-from dsp.arousal_estimator import ArousalSettings
-from dsp.arousal_state import Zone
-from dsp.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
 from dsp.pipeline import process
+from dsp.tolerance.baseline import Baseline, Calibration, CalibrationError, CalibrationSettings
+from dsp.tolerance.estimator import ArousalSettings
+from dsp.tolerance.state import Zone
 from sensors.simulated import SimSettings, simulate
 
 CAL_S = 300.0

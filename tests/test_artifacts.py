@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsp.artifact_corrector import ArtifactCorrector
-from dsp.artifact_kinds import ARTIFACT_KINDS, ArtifactFlags
-from dsp.artifact_windows import ArtifactSettings
 from dsp.artifacts import correct_batch, correct_rr, detect_artifacts
+from dsp.artifacts.corrector import ArtifactCorrector
+from dsp.artifacts.kinds import ARTIFACT_KINDS, ArtifactFlags
+from dsp.artifacts.windows import ArtifactSettings
 from dsp.hrv import time_domain
 from tests.neurokit2_reference import INJECTED_BEATS, INJECTED_SEED
 from tests.reference_data import (

@@ -14,7 +14,7 @@ from dsp.breathing import (
     rank_rates,
     rate_estimates,
 )
-from dsp.pacer import Pacer, PacerSettings, volumes
+from dsp.breathing.pacer import Pacer, PacerSettings, volumes
 from sensors.simulated import SimSettings, simulate
 
 

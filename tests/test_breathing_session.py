@@ -20,7 +20,7 @@ from app.breathing.session import (
 from app.engine import Engine
 from app.profiles import Profile, ProfileStore
 from app.streams.specs import PACER
-from dsp.pacer import Pacer, PacerSettings
+from dsp.breathing.pacer import Pacer, PacerSettings
 from sensors.simulated import SimSettings, SimulatedSource
 
 

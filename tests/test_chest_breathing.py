@@ -11,7 +11,7 @@ from app.breathing.session import BreathingSession
 from app.engine import Engine
 from app.signals import ECG_KEEP_S
 from app.streams.specs import ACC, ECG, RESPIRATION
-from dsp.pacer import Pacer, PacerSettings, volumes
+from dsp.breathing.pacer import Pacer, PacerSettings, volumes
 from sensors.base import BaseSource
 from sensors.samples import ACC as ACC_KIND
 from sensors.samples import ECG as ECG_KIND

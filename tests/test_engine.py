@@ -214,7 +214,7 @@ def test_a_failing_sink_is_closed_and_the_others_go_on(tmp_path):
 
 
 def test_a_calibration_pending_when_the_session_ends_is_refused_not_hung():
-    from dsp.baseline import CalibrationError, CalibrationSettings
+    from dsp.tolerance.baseline import CalibrationError, CalibrationSettings
 
     source = SimulatedSource(SimSettings(seed=1), speed=0)
     engine = Engine([source])

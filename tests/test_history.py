@@ -22,7 +22,7 @@ from app.history.summary import TREND_COLUMNS, trend_rows
 from app.profiles import Profile, ProfileStore
 from app.recording.recorder import RecorderSettings
 from dsp.arousal import calibrate
-from dsp.arousal_estimator import ArousalSettings
+from dsp.tolerance.estimator import ArousalSettings
 from sensors.base import BaseSource
 from sensors.simulated import SimSettings, SimulatedSource, simulate
 

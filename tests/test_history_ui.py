@@ -11,7 +11,7 @@ from app.config import load_config
 from app.history.store import HistoryStore
 from app.history.summary import trend_rows
 from app.profiles import Profile, ProfileStore
-from dsp.baseline import Baseline
+from dsp.tolerance.baseline import Baseline
 from tests.helpers import open_window
 
 

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsp.artifact_kinds import ARTIFACT_KINDS
 from dsp.artifacts import correct_batch
+from dsp.artifacts.kinds import ARTIFACT_KINDS
 from dsp.hrv import frequency_domain, time_domain
-from dsp.hrv_settings import HrvSettings
-from dsp.hrv_window import HrvMetrics, HrvWindow, windowed_metrics
+from dsp.hrv.settings import HrvSettings
+from dsp.hrv.window import HrvMetrics, HrvWindow, windowed_metrics
 from dsp.types import CorrectedBeat
 from tests.reference_data import (
     MissingReference,

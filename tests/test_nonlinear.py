@@ -1,4 +1,4 @@
-"""Poincaré SD1/SD2 and DFA α1 (dsp.nonlinear) against NeuroKit2 on real RR series."""
+"""Poincaré SD1/SD2 and DFA α1 (dsp.hrv.nonlinear) against NeuroKit2 on real RR series."""
 
 import math
 import warnings
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsp.nonlinear import PoincareSums, dfa_alpha1, poincare
+from dsp.hrv.nonlinear import PoincareSums, dfa_alpha1, poincare
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 SERIES = sorted(REAL.glob("*.csv")) if REAL.is_dir() else []

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from dsp.pacer import Pacer, PacerSettings, round_rate, volumes
+from dsp.breathing.pacer import Pacer, PacerSettings, round_rate, volumes
 
 
 def test_settings_validate_rate_steps_and_holds():

@@ -7,7 +7,7 @@ import pytest
 
 from app.engine import Engine
 from app.profiles import Profile, ProfileStore
-from dsp.baseline import CalibrationError, CalibrationSettings
+from dsp.tolerance.baseline import CalibrationError, CalibrationSettings
 from sensors.simulated import SimSettings, SimulatedSource
 from tests.helpers import open_window
 

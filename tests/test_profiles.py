@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from app.profiles import Profile, ProfileError, ProfileStore
-from dsp.baseline import Baseline
+from dsp.tolerance.baseline import Baseline
 
 BASELINE = Baseline(64.2, 2.1, 3.6, 0.15, 48, 0.98, 240.0)
 

@@ -14,7 +14,7 @@ from app.engine import Engine
 from app.recording.recorder import RecorderSettings, XdfRecorder
 from app.sources import SourceSpecError, build_sources, parse_source_spec
 from dsp.arousal import calibrate
-from dsp.arousal_estimator import ArousalSettings
+from dsp.tolerance.estimator import ArousalSettings
 from sensors import xdf
 from sensors.base import BaseSource
 from sensors.clock import now

@@ -1,4 +1,4 @@
-"""Breathing from chest acceleration (dsp/respiration.py) on simulated chest motion."""
+"""Breathing from chest acceleration (dsp/breathing/respiration.py) on simulated chest motion."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dsp.breathing import coherence
-from dsp.pacer import Pacer, PacerSettings, volumes
-from dsp.respiration import RespirationMonitor, respiration_series
+from dsp.breathing.pacer import Pacer, PacerSettings, volumes
+from dsp.breathing.respiration import RespirationMonitor, respiration_series
 from sensors.virtual.signals import chest_acc_mg
 
 FS = 50.0

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from dsp.dyad.types import SynchronySettings
 from dsp.synchrony import grid_pair
-from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import SimSettings, dyad_settings, simulate_dyad
 from sensors.simulated.strap import follow_share, seen_variance
 

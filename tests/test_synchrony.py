@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
+from dsp.dyad.estimator import SynchronyEstimator, _detrend_unit, _sliding_dot
+from dsp.dyad.grid import _Grid
+from dsp.dyad.types import SynchronySettings
 from dsp.synchrony import synchrony
-from dsp.synchrony_estimator import SynchronyEstimator, _detrend_unit, _sliding_dot
-from dsp.synchrony_grid import _Grid
-from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import (
     SimSettings,
     SlowHeartRate,

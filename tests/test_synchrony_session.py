@@ -1,4 +1,4 @@
-"""The session-level synchrony test (dsp/synchrony_session.py, SCIENCE.md §5).
+"""The session-level synchrony test (dsp/dyad/session.py, SCIENCE.md §5).
 
 Seeded simulated dyads; the calibration over 2 x 300 sessions per condition is in
 ``python -m bench.synchrony_session`` (docs/synchrony.md).
@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
+from dsp.dyad.session import SessionAccumulator, SessionSynchronyEstimator, gumbel_p
+from dsp.dyad.types import SynchronySettings
 from dsp.synchrony import grid_pair, session_synchrony
-from dsp.synchrony_session import SessionAccumulator, SessionSynchronyEstimator, gumbel_p
-from dsp.synchrony_types import SynchronySettings
 from sensors.simulated import dyad_settings, simulate_dyad
 
 SEED_A, SEED_B = 300, 700

@@ -8,7 +8,7 @@ from app.engine import Engine
 from app.runtime import EngineThread
 from app.snapshot import SynchronyView
 from app.sync_words import lag_words, session_words
-from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
+from dsp.dyad.types import SessionSynchrony, SynchronyEstimate
 from sensors.simulated import SimSettings, SimulatedSource
 from ui.main_window import MainWindow
 from ui.synchrony_view import session_line, synchrony_words

@@ -3,7 +3,7 @@
 import numpy as np
 
 from app.profiles import ProfileStore
-from dsp.arousal_state import Zone
+from dsp.tolerance.state import Zone
 from tests.helpers import open_window
 from ui.arousal_view import ZoneIndicator
 

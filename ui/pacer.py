@@ -1,6 +1,6 @@
 """The breathing pacer widget: a circle that fills as the lungs do, with words.
 
-The shape is drawn from :class:`dsp.pacer.Pacer` at the engine's stream time, so what
+The shape is drawn from :class:`dsp.breathing.pacer.Pacer` at the engine's stream time, so what
 the eyes follow is what the recording holds. A 60 fps timer runs only while the widget
 is visible and a pacer runs: a hidden pacer costs nothing.
 """

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from dsp.arousal_state import Zone
+from dsp.tolerance.state import Zone
 
 #: Most bins of the plotted series (two pixels per bin on a 1000-px wide figure, at worst).
 MAX_BINS = 2048

@@ -20,11 +20,11 @@ import numpy as np
 from app.analysis.bins import ZONES, Bins, json_number
 from app.analysis.session_breathing import BreathingStats
 from app.analysis.session_sync import SynchronyStats
-from dsp.arousal_estimator import ArousalSettings
-from dsp.arousal_state import Zone
 from dsp.beat_result import BeatResult
 from dsp.hrv import frequency_domain
-from dsp.nonlinear import PoincareSums, dfa_alpha1
+from dsp.hrv.nonlinear import PoincareSums, dfa_alpha1
+from dsp.tolerance.estimator import ArousalSettings
+from dsp.tolerance.state import Zone
 
 log = logging.getLogger(__name__)
 

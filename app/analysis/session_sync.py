@@ -18,9 +18,9 @@ import numpy as np
 
 from app.analysis.bins import Bins, json_number
 from dsp.beat_result import BeatResult
+from dsp.dyad.session import SessionAccumulator
+from dsp.dyad.types import NO_SESSION, SessionSynchrony, SynchronySettings
 from dsp.synchrony import grid_pair
-from dsp.synchrony_session import SessionAccumulator
-from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronySettings
 
 #: Index at or above which a window counts as significant synchrony.
 SIGNIFICANT = 0.95

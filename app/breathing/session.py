@@ -28,8 +28,8 @@ from app.streams.specs import PACER
 from dsp.beat_result import BeatResult
 from dsp.breathing import CRITERIA as CRITERIA  # the window labels the assessment table
 from dsp.breathing import BreathingMonitor, rank_rates, rate_estimates
-from dsp.pacer import STAGES, Pacer, PacerSettings, round_rate, volumes
-from dsp.pacer import PacerState as PacerState  # the pacer widget draws it
+from dsp.breathing.pacer import STAGES, Pacer, PacerSettings, round_rate, volumes
+from dsp.breathing.pacer import PacerState as PacerState  # the pacer widget draws it
 
 log = logging.getLogger(__name__)
 

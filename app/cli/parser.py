@@ -83,7 +83,7 @@ def profile_name(text: str) -> str:
 
 
 def _rates(text: str) -> tuple[float, ...]:
-    from dsp.pacer import round_rate
+    from dsp.breathing.pacer import round_rate
 
     try:
         rates = tuple(float(x) for x in text.split(",") if x.strip())
@@ -95,7 +95,7 @@ def _rates(text: str) -> tuple[float, ...]:
 
 
 def _ratio(text: str) -> str:
-    from dsp.pacer import PacerSettings
+    from dsp.breathing.pacer import PacerSettings
 
     try:
         inhale, exhale = (float(x) for x in text.split(":"))

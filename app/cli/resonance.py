@@ -22,7 +22,7 @@ from app.cli.interrupt import cancel_quietly, run_interruptible
 from app.cli.progress import LineDisplay, breath_line
 from app.engine import Engine
 from app.profiles import ProfileStore
-from dsp.pacer import PacerSettings
+from dsp.breathing.pacer import PacerSettings
 
 log = logging.getLogger(__name__)
 

@@ -186,7 +186,7 @@ def calibrate(args, sources: list, store) -> int:
     """``heartsync calibrate --name NAME``: a resting baseline into the profile."""
     from app.engine import Engine
     from app.profiles import CalibrationSettings, Profile
-    from dsp.baseline import CalibrationError
+    from dsp.tolerance.baseline import CalibrationError
 
     name, source = args.name, sources[0]
     existing = store.load(name) if store.exists(name) else Profile(name)  # unreadable: exit 2

@@ -20,8 +20,8 @@ from app.private_files import write_private
 from app.report.ecg import render_snippets
 from app.report.svg import Chart, hbars
 from app.sync_words import lag_words, session_words
-from dsp.arousal_state import Zone
-from dsp.synchrony_types import SessionSynchrony
+from dsp.dyad.types import SessionSynchrony
+from dsp.tolerance.state import Zone
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from sensors.xdf.text import xml_safe
 
 if TYPE_CHECKING:
     from dsp.beat_result import BeatResult
-    from dsp.synchrony_types import SessionSynchrony, SynchronyEstimate
+    from dsp.dyad.types import SessionSynchrony, SynchronyEstimate
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +377,7 @@ RESPIRATION = StreamSpec(
     ),
     nominal_srate=1.0,
     notes=(
-        ("about", "breathing measured from chest acceleration (dsp.respiration), 1/s"),
+        ("about", "breathing measured from chest acceleration (dsp.breathing.respiration), 1/s"),
         ("phase", "0=inhale onset, as the pacer stream's breaths fraction"),
         ("lag", "breath behind the pacer, s (negative: ahead; NaN without a pacer)"),
         ("quality", "0=ok, 1=warming up, 2=movement, 3=posture change, 4=irregular"),

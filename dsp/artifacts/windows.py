@@ -7,7 +7,7 @@ trailing windows that may reach ``lookahead_beats`` ahead, beat by beat with sor
 windows, or for a long block at once with :func:`scipy.ndimage.rank_filter`; both read
 the same ranks of the same values, so every statistic is bit-identical.
 :class:`ArtifactWindows` keeps them in a queue of valid beats that
-:class:`dsp.artifact_corrector.ArtifactCorrector` (its subclass) decides and corrects;
+:class:`dsp.artifacts.corrector.ArtifactCorrector` (its subclass) decides and corrects;
 the full references (Lipponen & Tarvainen 2019; Malik et al. 1989) are listed there.
 
 A 91-beat window lags a change of variability by tens of beats: when a person lies down
@@ -179,7 +179,7 @@ def missed_run(x: float, med: float, tol: float, max_run: int) -> int:
 class ArtifactWindows:
     """Window statistics and the queue of valid beats awaiting a decision.
 
-    The base of :class:`dsp.artifact_corrector.ArtifactCorrector`, which owns the
+    The base of :class:`dsp.artifacts.corrector.ArtifactCorrector`, which owns the
     decisions and the output; this part only takes beats in and fills, per queued
     valid beat, its median and thresholds once the lookahead is known.
 

@@ -1,4 +1,4 @@
-"""Parameters of the live HRV windows (:class:`dsp.hrv_window.HrvWindow`)."""
+"""Parameters of the live HRV windows (:class:`dsp.hrv.window.HrvWindow`)."""
 
 from __future__ import annotations
 

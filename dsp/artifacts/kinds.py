@@ -1,6 +1,6 @@
 """Artifact labels and the per-interval flags that artifact correction reports.
 
-The corrector (:mod:`dsp.artifact_corrector`) works with small integer codes; a
+The corrector (:mod:`dsp.artifacts.corrector`) works with small integer codes; a
 corrected beat carries the public label ``ARTIFACT_KINDS[code]`` and the batch
 functions of :mod:`dsp.artifacts` report :class:`ArtifactFlags`.
 """

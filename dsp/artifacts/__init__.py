@@ -9,10 +9,10 @@ pushing beat by beat (``tests/test_artifacts.py`` checks it).
 
 Where the parts live:
 
-- :mod:`dsp.artifact_kinds`: the artifact labels and :class:`ArtifactFlags`;
-- :mod:`dsp.artifact_windows`: :class:`ArtifactSettings` and the causal windows
+- :mod:`dsp.artifacts.kinds`: the artifact labels and :class:`ArtifactFlags`;
+- :mod:`dsp.artifacts.windows`: :class:`ArtifactSettings` and the causal windows
   (local median, thresholds Th1 and Th2);
-- :mod:`dsp.artifact_corrector`: the decisions and corrections, beat by beat (the
+- :mod:`dsp.artifacts.corrector`: the decisions and corrections, beat by beat (the
   method and its references are described there).
 
 References
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsp.artifact_corrector import ArtifactCorrector
-from dsp.artifact_kinds import ArtifactFlags
-from dsp.artifact_windows import ArtifactSettings, _check_arrays
+from dsp.artifacts.corrector import ArtifactCorrector
+from dsp.artifacts.kinds import ArtifactFlags
+from dsp.artifacts.windows import ArtifactSettings, _check_arrays
 
 __all__ = [
     "ArtifactFlags",  # re-exported: a contract of DESIGN.md

@@ -3,7 +3,7 @@
 A resting calibration gives each person's centre (median) and scale (1.4826 x MAD) of
 two autonomic axes (Berntson et al. 1991, autonomic space): heart rate over 30 s (HR30)
 and vagal tone as ln RMSSD over 60 s (V60; Laborde et al. 2017). The arousal index
-(:mod:`dsp.arousal_estimator`) measures both against it.
+(:mod:`dsp.tolerance.estimator`) measures both against it.
 """
 
 import math

@@ -1,6 +1,6 @@
 """Where a person is relative to their window of tolerance, after one beat.
 
-The zone logic is :class:`dsp.arousal_estimator.ArousalEstimator`; these are its
+The zone logic is :class:`dsp.tolerance.estimator.ArousalEstimator`; these are its
 output types, kept low so that :class:`dsp.beat_result.BeatResult` can carry them.
 """
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from dsp.synchrony_types import SynchronySettings
+from dsp.dyad.types import SynchronySettings
 
 
 class GridInterpolator:

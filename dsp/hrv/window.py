@@ -5,7 +5,7 @@ et al. 2015 found 10 s RMSSD already r = 0.85 with 5 min, but a live display nee
 steadier value), LF/HF power and the HF peak over 120 s every 5 s of stream time (Task
 Force 1996 asks for >= 10 cycles of the lowest frequency; 120 s holds 18 cycles at
 0.15 Hz but only 5 at 0.04 Hz, so live LF is indicative). The definitions are those of
-:mod:`dsp.hrv`; the spectra are computed in :mod:`dsp.hrv_spectra`.
+:mod:`dsp.hrv`; the spectra are computed in :mod:`dsp.hrv.spectra`.
 
 Running sums are kept exactly in integers of 1/1024 ms (finer than any sensor), so they
 never drift over an 8-hour session and :func:`windowed_metrics` (vectorised) gives
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.hrv_settings import HrvSettings
-from dsp.hrv_spectra import (
+from dsp.hrv.settings import HrvSettings
+from dsp.hrv.spectra import (
     _batch_spectra,
     _cached_window_spectrum,
     _Spectrum,

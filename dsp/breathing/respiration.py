@@ -40,7 +40,7 @@ from types import ModuleType
 import numpy as np
 
 from dsp.breathing import _peak, _periodogram  # the RSA rate's spectral peak, shared
-from dsp.pacer import Pacer, volumes
+from dsp.breathing.pacer import Pacer, volumes
 
 
 def _signal() -> ModuleType:

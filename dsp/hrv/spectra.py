@@ -4,7 +4,7 @@ Every ``spectrum_step_s`` of stream time the trailing ``spectrum_window_s`` of b
 resampled at 4 Hz by a local cubic (:func:`_hermite`: each sample depends on four beats
 only, so a window or the whole series give identical samples) and analysed by Welch
 over three Hann segments of half the window; a window holding a gap falls back to
-Lomb-Scargle on its beats (Task Force 1996; Lomb 1976). :class:`dsp.hrv_window.HrvWindow`
+Lomb-Scargle on its beats (Task Force 1996; Lomb 1976). :class:`dsp.hrv.window.HrvWindow`
 computes one window at a time; :func:`_batch_spectra` all windows of a series at once,
 with the same arithmetic. The full references are listed in :mod:`dsp.hrv`.
 """
@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from dsp.hrv import BANDS_HZ, lomb_psd
-from dsp.hrv_settings import HrvSettings
+from dsp.hrv.settings import HrvSettings
 
 _NAN = math.nan
 

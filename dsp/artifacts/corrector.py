@@ -1,7 +1,7 @@
 """Online artifact correction of RR intervals (Lipponen & Tarvainen 2019), beat by beat.
 
 The detector is the one of Lipponen & Tarvainen (2019), run causally: trailing windows
-(91 beats for the thresholds, 11 beats for the median; :mod:`dsp.artifact_windows`)
+(91 beats for the thresholds, 11 beats for the median; :mod:`dsp.artifacts.windows`)
 that may look ``lookahead_beats`` ahead, and decisions made beat by beat, oldest first,
 as soon as two later beats are known. One decided beat is held back one more beat,
 because the ectopic rule can move its peak when the next beat reveals the compensatory
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsp.artifact_kinds import (
+from dsp.artifacts.kinds import (
     _CLEAN,
     _ECTOPIC,
     _EXTRA,
@@ -50,7 +50,7 @@ from dsp.artifact_kinds import (
     _SHORT,
     ARTIFACT_KINDS,
 )
-from dsp.artifact_windows import (
+from dsp.artifacts.windows import (
     _MIN_VECTOR_BLOCK,
     _NAN,
     ArtifactSettings,

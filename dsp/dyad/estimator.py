@@ -37,7 +37,7 @@ The smoothing of the observation and of the shifts runs from the first step, bef
 false rate measured on independent simulated pairs.
 
 The whole session (the same estimator over arrays) is :func:`dsp.synchrony.synchrony`;
-the session-level test is :mod:`dsp.synchrony_session`.
+the session-level test is :mod:`dsp.dyad.session`.
 
 References
 ----------
@@ -57,8 +57,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dsp.synchrony_grid import _Grid
-from dsp.synchrony_types import SynchronyEstimate, SynchronySettings
+from dsp.dyad.grid import _Grid
+from dsp.dyad.types import SynchronyEstimate, SynchronySettings
 
 __all__ = ["SynchronyEstimator"]
 

@@ -1,6 +1,6 @@
 """Synchrony parameters, the live estimate of each step and the session-level result.
 
-The method is described in :mod:`dsp.synchrony_estimator`; defaults follow SCIENCE.md §5.
+The method is described in :mod:`dsp.dyad.estimator`; defaults follow SCIENCE.md §5.
 """
 
 from __future__ import annotations

@@ -48,9 +48,9 @@ import math
 
 import numpy as np
 
-from dsp.synchrony_estimator import _detrend_unit, _fast_len, _fisher, _sliding_dot
-from dsp.synchrony_grid import GridInterpolator
-from dsp.synchrony_types import NO_SESSION, SessionSynchrony, SynchronySettings
+from dsp.dyad.estimator import _detrend_unit, _fast_len, _fisher, _sliding_dot
+from dsp.dyad.grid import GridInterpolator
+from dsp.dyad.types import NO_SESSION, SessionSynchrony, SynchronySettings
 
 __all__ = ["SessionAccumulator", "SessionSynchronyEstimator", "gumbel_p", "window_inv_norms"]
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.hrv_spectra import _hermite
+from dsp.hrv.spectra import _hermite
 from dsp.ring import RingBuffer
 
 __all__ = [

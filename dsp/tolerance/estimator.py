@@ -24,9 +24,9 @@ A clinician may widen (or narrow) the band: every threshold moves out by ``band_
 import math
 from dataclasses import dataclass
 
-from dsp.arousal_state import ArousalState, Zone
-from dsp.baseline import Baseline
 from dsp.beat_result import BeatResult
+from dsp.tolerance.baseline import Baseline
+from dsp.tolerance.state import ArousalState, Zone
 
 __all__ = ["ArousalEstimator", "ArousalSettings"]
 

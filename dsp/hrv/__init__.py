@@ -12,8 +12,8 @@ Conventions (Task Force 1996; pinned in DESIGN.md):
   VLF 0.0033-0.04 Hz, LF 0.04-0.15 Hz, HF 0.15-0.4 Hz (lower edge included).
 
 The same measures over live trailing windows, beat by beat or over arrays, are in
-:mod:`dsp.hrv_window` (settings in :mod:`dsp.hrv_settings`, the windowed spectra in
-:mod:`dsp.hrv_spectra`).
+:mod:`dsp.hrv.window` (settings in :mod:`dsp.hrv.settings`, the windowed spectra in
+:mod:`dsp.hrv.spectra`).
 
 References
 ----------
