@@ -1,10 +1,11 @@
 """Dyad synchrony, session-level test: calibration over many sessions, and batch cost.
 
-Run: ``python -m bench.synchrony_session [SESSIONS]`` (default 200 independent sessions
-per condition; 0 skips the calibration). Times are CPU seconds, best of 3.
+Run: ``python -m bench.synchrony_session [SESSIONS [FIRST]]`` (default 300 independent
+sessions per condition, numbered from FIRST = 0, so that ``300 300`` is a second block of
+seeds; 0 sessions skips the calibration). Times are CPU seconds, best of 3.
 
-- Batch: :func:`dsp.synchrony.session_synchrony` over a 1-hour dyad, 200 rotations
-  (target < 1 s); from raw RR (both pipelines) and from corrected RR.
+- Batch: :func:`dsp.synchrony.session_synchrony` over a 1-hour dyad, every rotation of
+  60 s ... 10 min (target < 1 s); from raw RR (both pipelines) and from corrected RR.
 - Calibration (issue 15, SCIENCE.md §5): the share of sessions with p <= 0.05, at
   r = 0 (target <= 6 %) and against r, for 5- and 10-minute sessions (lags 0, 2, 4 s in
   turn; targets >= 90 % at r = 0.3 for 10 min and r = 0.4 for 5 min); the median r, the
@@ -37,9 +38,9 @@ def known_lag(hr_a: np.ndarray, hr_b: np.ndarray, lag_s: float) -> float:
     return acc.result().p_value
 
 
-def session_row(r: float, minutes: int, sessions: int) -> tuple:
+def session_row(r: float, minutes: int, sessions: int, first: int = 0) -> tuple:
     found, oracle, lag_ok, covered = [], [], [], []
-    for i in range(sessions):
+    for i in range(first, first + sessions):
         lag = 2.0 * (i % 3)
         seeds = (SEED_A + 1000 * minutes + i, SEED_B + 1000 * minutes + i)
         t_a, rr_a, t_b, rr_b = simulate_dyad(dyad_settings(*seeds, r, lag), 60.0 * minutes)
@@ -82,14 +83,20 @@ def batch_cost() -> list[tuple]:
 
 
 def main() -> None:
-    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    first = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     print(table(batch_cost(), ("measure", "CPU", "target", "result")))
     if sessions <= 0:
         return
     print()
-    print(f"session test: {sessions} independent sessions per row, lags 0/2/4 s in turn")
+    print(
+        f"session test: {sessions} independent sessions per row (seeds {first}...), "
+        "lags 0/2/4 s in turn"
+    )
     rows = [
-        session_row(r, minutes, sessions) for r in (0.0, 0.2, 0.3, 0.4, 0.5) for minutes in (5, 10)
+        session_row(r, minutes, sessions, first)
+        for r in (0.0, 0.2, 0.3, 0.4, 0.5)
+        for minutes in (5, 10)
     ]
     header = ("r", "length", "p <= 0.05", "lag known (oracle)", "median r", "lag within 0.5 s")
     print(table(rows, (*header, "interval holds r")))

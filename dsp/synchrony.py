@@ -112,8 +112,10 @@ def session_synchrony(
     """The session-level synchrony test of a whole session (SCIENCE.md §5).
 
     Lag searched once, as the maximum over +-``max_lag_s`` of the mean Fisher z of
-    consecutive ``window_s`` segments; significance against b's series circularly
-    rotated by ``min_offset_s`` ... ``history_s`` (N = ``n_surrogates`` rotations).
+    consecutive ``window_s`` segments; significance against the two series circularly
+    rotated against each other by every grid step of ``min_offset_s`` ... ``history_s``
+    (b's lag windows kept, a's segments re-cut; p from a Gumbel fit to the rotated
+    statistics; at least ``n_surrogates`` rotations).
     The live :class:`dsp.dyad.session.SessionSynchronyEstimator` gives the same
     numbers over the same beats.
 

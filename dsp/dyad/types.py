@@ -26,7 +26,8 @@ class SynchronySettings:
     max_lag_s : float
         Largest lag searched either way, s.
     n_surrogates : int
-        Surrogate windows per estimate (N).
+        Surrogate windows per estimate (N); also the fewest distinct rotations the
+        session test needs before it gives a result.
     min_offset_s : float
         Smallest time shift of a surrogate window, s; also the smallest rotation of the
         session test.
@@ -111,7 +112,8 @@ class SessionSynchrony:
     ci_low, ci_high : float
         95 % interval of r (Student t over the segments' z, at that lag).
     p_value : float
-        ``(1 + #(rotated >= observed)) / (N + 1)`` against b circularly rotated by
+        Upper tail at the observed statistic of a Gumbel law fitted (mean, SD) to the
+        statistic under every circular rotation of a against b's lag windows by
         60 s ... 10 min; the lag search is part of the statistic.
     lag_s : float
         Lag with the largest mean z, s; > 0 means b follows a.
