@@ -5,7 +5,6 @@ checks three things every time: the original is byte-for-byte unchanged; the rep
 file loads in pyxdf; it keeps every sample pyxdf reads intact from the damaged file.
 """
 
-import asyncio
 import collections
 import hashlib
 import logging
@@ -20,9 +19,7 @@ import numpy as np
 import pytest
 import pyxdf
 
-from app.engine import Engine
-from app.recording.recorder import RecorderSettings, XdfRecorder
-from sensors.simulated import SimSettings, SimulatedSource
+from app.recording.recorder import RecorderSettings
 from sensors.xdf import (
     RecordingWriteError,
     XdfFormatError,
@@ -30,20 +27,42 @@ from sensors.xdf import (
     read_xdf,
     repair_xdf,
 )
-from tests.xdf_files import mixed_recording
+from tests.xdf_files import mixed_recording, recorder_layout, session_pushes
+
+#: Real recorder layouts, fixed (not timed): (writes after these pushes, settings).
+#: "few": the two start markers written alone (a small chunk of their own, the layout of
+#: the one fuzz failure seen), then three big writes; "many": a write every 97 pushes,
+#: each with clock offsets and a boundary chunk.
+LAYOUTS = {
+    "few": ({1, 400, 700}, RecorderSettings(clock_offset_interval_s=1e6, boundary_interval_s=1e6)),
+    "many": (
+        {1, *range(97, 988, 97)},
+        RecorderSettings(clock_offset_interval_s=0.0, boundary_interval_s=0.0),
+    ),
+}
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory):
-    """Five minutes of one simulated person recorded by heartsync, closed properly."""
-    path = tmp_path_factory.mktemp("rec") / "session.xdf"
-    source = SimulatedSource(SimSettings(seed=3, artifact_rate=0.02), speed=0)
-    recorder = XdfRecorder(path, [source], RecorderSettings(flush_interval_s=0.05))
-    engine = Engine([source], [recorder])
-    engine.mark("start")
-    asyncio.run(engine.run(duration_s=300))
-    assert read_xdf(path).closed
-    return path
+def pushes():
+    """What a real engine hands a recorder in five simulated minutes (one person)."""
+    return session_pushes()
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory, pushes):
+    """The session recorded by the real recorder in each of :data:`LAYOUTS`."""
+    folder = tmp_path_factory.mktemp("rec")
+    paths = {}
+    for name, (flush_after, settings) in LAYOUTS.items():
+        paths[name] = folder / f"{name}.xdf"
+        recorder_layout(paths[name], *pushes, flush_after, settings)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def recording(recordings):
+    """The "few writes" recording."""
+    return recordings["few"]
 
 
 def _pyxdf_samples(path):
@@ -80,19 +99,19 @@ def _damage(rng, data, chunks):
     return kind, bytes(d)
 
 
-@pytest.mark.parametrize("base", ["recorder", "mixed"])
-def test_fuzz_original_untouched_and_nothing_pyxdf_reads_is_lost(tmp_path, recording, base):
-    if base == "recorder":
-        source = recording
-    else:
+@pytest.mark.parametrize("base", ["few", "many", "mixed"])
+def test_fuzz_original_untouched_and_nothing_pyxdf_reads_is_lost(tmp_path, recordings, base):
+    if base == "mixed":
         source = tmp_path / "mixed.xdf"
         mixed_recording(source)
+    else:
+        source = recordings[base]
     data = source.read_bytes()
     truth = _pyxdf_samples(source)
     chunks = read_xdf(source).chunks
     rng = random.Random(19)
     written = 0
-    for k in range(150):
+    for k in range(100):
         kind, damaged = _damage(rng, data, chunks)
         path = tmp_path / f"damaged{k}.xdf"
         path.write_bytes(damaged)
@@ -120,7 +139,34 @@ def test_fuzz_original_untouched_and_nothing_pyxdf_reads_is_lost(tmp_path, recor
         if report.changed:
             assert read_xdf(repaired).closed
             repaired.unlink()
-    assert written > 50  # the damage was real
+    assert written > 40  # the damage was real
+
+
+@pytest.mark.parametrize("length", [0, 1])
+def test_a_chunk_length_below_two_is_read_by_content(recording, tmp_path, length):
+    """The fuzz failure seen once: the start markers' chunk (length 128, one byte) had its
+    top bit flipped to length 0. pyxdf reads samples by count and kept both markers; the
+    reader called the chunk damaged before reading its tag and skipped it. Every chunk's
+    length in turn is now set to 0 and 1: repair keeps every sample, as pyxdf does."""
+    data = recording.read_bytes()
+    original = read_xdf(recording)
+    want = sum(len(s.time_stamps) for s in original.streams)
+    markers = next(
+        s for s, _, tag, sid in original.chunks if tag == 3 and sid == original.streams[0].stream_id
+    )
+    assert data[markers : markers + 2] == b"\x01\x80"  # the layout of the failure
+    truth = _pyxdf_samples(recording)
+    first = sorted(original.chunks, key=lambda c: c[0] != markers)  # the failure's case first
+    for k, (start, _, tag, _) in enumerate(first):
+        width = data[start]
+        damaged = bytearray(data)
+        damaged[start + 1 : start + 1 + width] = length.to_bytes(width, "little")
+        path = tmp_path / f"len{k}.xdf"
+        path.write_bytes(bytes(damaged))
+        report = repair_xdf(path)
+        assert report.samples == want, f"chunk {k} (tag {tag}): {report.problems}"
+        assert _pyxdf_samples(report.path) == truth, f"chunk {k} (tag {tag})"
+        assert read_xdf(report.path).closed
 
 
 def test_flipped_length_bit_keeps_everything_and_writes_beside(recording, tmp_path):

@@ -231,8 +231,8 @@ class _Reader:
         """Parse the chunk at ``pos`` without changing the reader (Damaged / Cut)."""
         data, size = self.data, self.size
         length, body = read_varlen(data, pos)
-        if length < 2:
-            raise Damaged(f"chunk at byte {pos} has length {length}")
+        # A length under 2 (too short for the tag) is damage like any wrong length: the
+        # content still says where the chunk ends (pyxdf reads samples by count too).
         if body + 2 > size:
             raise Cut
         tag = int.from_bytes(data[body : body + 2], "little")
@@ -263,8 +263,11 @@ class _Reader:
             return self.fixed_chunk(pos, tag, sid, content, end, None)
         return self.xml_chunk(pos, tag, sid, content, end)
 
-    def plausible(self, pos: int) -> bool:
-        """Could a chunk start at ``pos`` (or the file end there)? A cheap look."""
+    def plausible(self, pos: int, new_sid: int | None = None) -> bool:
+        """Could a chunk start at ``pos`` (or the file end there)? A cheap look.
+
+        ``new_sid``: a stream whose header is being read (its samples may come next).
+        """
         data, size = self.data, self.size
         if pos == size:
             return True
@@ -280,7 +283,8 @@ class _Reader:
         if tag in (Tag.SAMPLES, Tag.CLOCK_OFFSET, Tag.STREAM_FOOTER):
             sid_at = pos + 3 + width
             if sid_at + 4 <= size:
-                return int.from_bytes(data[sid_at : sid_at + 4], "little") in self.layouts
+                sid = int.from_bytes(data[sid_at : sid_at + 4], "little")
+                return sid in self.layouts or sid == new_sid
         return True
 
     def fixed_chunk(
@@ -322,7 +326,8 @@ class _Reader:
         except (Cut, Damaged) as first:
             close = data.find(b"</info>", xml_at, min(self.size, xml_at + _MAX_XML_BYTES))
             real_end = close + len(b"</info>")
-            if close < 0 or real_end == end or not self.plausible(real_end):
+            new_sid = sid if tag == Tag.STREAM_HEADER else None
+            if close < 0 or real_end == end or not self.plausible(real_end, new_sid):
                 raise first from None
             element, cleaned = parse_xml(data[xml_at:real_end], what)
             end = real_end
@@ -437,7 +442,8 @@ class _Reader:
             return False
         finally:
             self.resyncing = False
-        return found.tag != Tag.FILE_HEADER and self.plausible(found.end)
+        new_sid = found.stream_id if found.tag == Tag.STREAM_HEADER else None
+        return found.tag != Tag.FILE_HEADER and self.plausible(found.end, new_sid)
 
 
 @dataclass
