@@ -169,6 +169,25 @@ def test_a_chunk_length_below_two_is_read_by_content(recording, tmp_path, length
         assert read_xdf(report.path).closed
 
 
+@pytest.mark.parametrize("tag", [0, 3, 5, 0x101])
+def test_a_file_header_with_a_damaged_tag_is_read_around(recording, tmp_path, tag):
+    """One flipped bit in the file header's tag: pyxdf skips the chunk by its length and
+    reads every stream; the reader refused the file ("the first chunk is not a file
+    header"). Now a plain header is assumed and repair keeps every sample."""
+    data = bytearray(recording.read_bytes())
+    assert data[4] == 1  # a one-byte length, then the tag
+    data[6:8] = tag.to_bytes(2, "little")
+    path = tmp_path / "header.xdf"
+    path.write_bytes(bytes(data))
+    report = repair_xdf(path)
+    assert report.samples == sum(len(s.time_stamps) for s in read_xdf(recording).streams)
+    assert "a plain one is assumed" in " ".join(report.problems)
+    truth = _pyxdf_samples(recording)
+    if tag != 3:  # pyxdf skips it by its length (as a samples chunk it scans forward)
+        assert _pyxdf_samples(path) == truth
+    assert _pyxdf_samples(report.path) == truth
+
+
 def test_flipped_length_bit_keeps_everything_and_writes_beside(recording, tmp_path):
     path = tmp_path / "flip.xdf"
     data = bytearray(recording.read_bytes())

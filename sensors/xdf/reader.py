@@ -239,10 +239,8 @@ class _Reader:
         content, end = body + 2, body + length
         if tag not in Tag.__members__.values():
             raise Damaged(f"unknown chunk tag {tag} at byte {pos}")
-        if pos == 4 and tag != Tag.FILE_HEADER:
-            raise XdfFormatError(
-                f"{self.path}: not a valid XDF recording (the first chunk is not a file header)"
-            )
+        if pos == 4 and tag != Tag.FILE_HEADER:  # its tag damaged: read on without it
+            raise Damaged("the first chunk is not a file header")
         if tag == Tag.FILE_HEADER:
             if self.header is not None:
                 raise Damaged(f"a second file header at byte {pos}")
