@@ -3,6 +3,8 @@
 The fuzz test damages real recordings (truncation, bit flips, huge lengths, garbage) and
 checks three things every time: the original is byte-for-byte unchanged; the repaired
 file loads in pyxdf; it keeps every sample pyxdf reads intact from the damaged file.
+The recordings are the real recorder's with writes at fixed points (not timed flushes),
+byte-for-byte the same every run, so the fuzz sees the same files and damage every time.
 """
 
 import collections
