@@ -190,6 +190,35 @@ def test_a_file_header_with_a_damaged_tag_is_read_around(recording, tmp_path, ta
     assert _pyxdf_samples(report.path) == truth
 
 
+@pytest.mark.parametrize("lost", [1, 27, 200])  # not 41: a whole sample, read by count
+def test_bytes_lost_inside_a_chunk_do_not_hide_the_next(recordings, tmp_path, lost):
+    """Found by the layout hunt: garbage shorter than the bytes it replaced, inside a
+    samples chunk whose length survived. The reader kept the samples before the damage
+    and trusted the length, so it resumed past the chunks that now start sooner (pyxdf
+    found them: it scans for the next boundary). Every other chunk is kept now."""
+    source = recordings["many"]
+    data = source.read_bytes()
+    original = read_xdf(source)
+    start = next(  # a raw RR chunk of 20+ samples (41 bytes each)
+        s for s, e, tag, sid in original.chunks if tag == 3 and sid == 2 and e - s > 41 * 20
+    )
+    count_at = start + 1 + data[start] + 2 + 4
+    assert data[count_at] == 1  # a one-byte sample count
+    in_chunk = data[count_at + 1]
+    cut_at = start + 100
+    path = tmp_path / "short.xdf"
+    path.write_bytes(data[:cut_at] + data[cut_at + lost :])
+    report = repair_xdf(path)
+    fixed = read_xdf(report.path)
+    for before, after in zip(original.streams, fixed.streams, strict=True):
+        kept = len(after.time_stamps) - len(before.time_stamps)
+        assert kept >= (-in_chunk if before.stream_id == 2 else 0), report.problems
+    truth, seen = _pyxdf_samples(source), _pyxdf_samples(path)
+    got = _pyxdf_samples(report.path)
+    for name, samples in seen.items():
+        assert not (samples & truth[name]) - got[name], name
+
+
 def test_flipped_length_bit_keeps_everything_and_writes_beside(recording, tmp_path):
     path = tmp_path / "flip.xdf"
     data = bytearray(recording.read_bytes())

@@ -368,6 +368,9 @@ class _Reader:
         except (Cut, Damaged):
             pass
         if end <= size and not self.resyncing:  # damaged inside: keep the samples before
+            if not self.plausible(end):  # bytes lost inside: the next chunk may start sooner
+                nxt = self.resync(first)
+                end = nxt if nxt is not None and nxt < end else end
             try:
                 decoded = decode_samples(layout, data, first, end, last_t, partial=True)
             except (Cut, Damaged):
