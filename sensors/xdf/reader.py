@@ -293,9 +293,13 @@ class _Reader:
         natural = content + (16 if payload is not None else 20)
         if natural > self.size:
             raise Cut
-        if payload is not None and data[content:natural] != payload:
-            raise Damaged(f"boundary chunk at byte {pos} has the wrong signature")
         note = mended = None
+        if payload is not None and data[content:natural] != payload:
+            # its length right and a chunk after it: a boundary (pyxdf skips it by length)
+            if end != natural or not self.plausible(natural):
+                raise Damaged(f"boundary chunk at byte {pos} has the wrong signature")
+            note = f"the signature of the boundary chunk at byte {pos} was damaged"
+            mended = chunk(Tag.BOUNDARY, payload)
         if end != natural:
             if not self.plausible(natural):
                 raise Cut if end > self.size else Damaged(f"chunk at byte {pos}: wrong length")
