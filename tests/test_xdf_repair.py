@@ -251,6 +251,29 @@ def test_a_boundary_with_a_flipped_signature_bit_is_still_a_boundary(recordings,
     assert _pyxdf_samples(report.path) == _pyxdf_samples(source)
 
 
+def test_a_huge_length_and_damage_inside_keep_the_samples_before(recordings, tmp_path):
+    """Found by the layout hunt: a samples chunk whose length ran past the end of the file
+    and whose content was damaged too was skipped whole; pyxdf kept its samples before
+    the damage. They are kept now, and every chunk after it."""
+    source = recordings["few"]
+    data = bytearray(source.read_bytes())
+    original = read_xdf(source)
+    start = next(s for s, e, tag, sid in original.chunks if tag == 3 and sid == 2)
+    assert data[start] == 4
+    data[start + 1 : start + 5] = (2**31 - 1).to_bytes(4, "little")
+    first = start + 1 + 4 + 2 + 4 + 2  # after width, length, tag, stream id, count
+    data[first + 41 * 10] = 0  # sample 10 loses its timestamp: the rest is misread
+    path = tmp_path / "huge.xdf"
+    path.write_bytes(bytes(data))
+    report = repair_xdf(path)
+    fixed = read_xdf(report.path)
+    for before, after in zip(original.streams, fixed.streams, strict=True):
+        if before.stream_id == 2:
+            assert np.array_equal(after.time_stamps[:10], before.time_stamps[:10])
+        else:
+            assert len(after.time_stamps) == len(before.time_stamps), report.problems
+
+
 def test_flipped_length_bit_keeps_everything_and_writes_beside(recording, tmp_path):
     path = tmp_path / "flip.xdf"
     data = bytearray(recording.read_bytes())

@@ -138,7 +138,7 @@ class _Reader:
             except Damaged as exc:
                 if not self.recover:
                     raise XdfFormatError(f"{self.path} is damaged: {exc}") from None
-                resume = self.resync(pos + 1)
+                resume = self.by_length(pos) or self.resync(pos + 1)
                 if resume is None:
                     if self.header is None:
                         raise XdfFormatError(
@@ -154,6 +154,18 @@ class _Reader:
             self.take(found)
             pos = self.valid = found.end
         return self.finish()
+
+    def by_length(self, pos: int) -> int | None:
+        """End of the damaged chunk at ``pos`` by its length, if a chunk starts there.
+
+        pyxdf skips a chunk it does not know (a damaged tag) by its length, so does this.
+        """
+        try:
+            length, body = read_varlen(self.data, pos)
+        except (Cut, Damaged):
+            return None
+        end = body + length
+        return end if body + 2 <= end < self.size and self.plausible(end) else None
 
     def cut_tail(self, pos: int) -> None:
         """The file ends inside the chunk at ``pos``: keep its whole samples, if any."""
@@ -371,10 +383,11 @@ class _Reader:
                 return self.samples_chunk(pos, sid, decoded, note)
         except (Cut, Damaged):
             pass
-        if end <= size and not self.resyncing:  # damaged inside: keep the samples before
-            if not self.plausible(end):  # bytes lost inside: the next chunk may start sooner
+        if not self.resyncing:  # damaged inside: keep the samples before
+            if end > size or not self.plausible(end):  # the next chunk may start sooner
                 nxt = self.resync(first)
                 end = nxt if nxt is not None and nxt < end else end
+        if end <= size and not self.resyncing:
             try:
                 decoded = decode_samples(layout, data, first, end, last_t, partial=True)
             except (Cut, Damaged):
