@@ -1,11 +1,22 @@
-"""XDF files for tests: a two-stream example and a mixed one (deduced stamps, int16, text)."""
+"""XDF files for tests: a two-stream example, a mixed one (deduced stamps, int16, text) and
+recordings by the real recorder with a chunk layout chosen by the test, not by timing."""
 
+import asyncio
+import dataclasses
+import itertools
 import struct
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pytest
 
+import app.engine as engine_module
+import app.recording.recorder as recorder_module
+from app.engine import Engine
+from app.recording.recorder import XdfRecorder
+from app.streams.specs import StreamSink
 from sensors import xdf
+from sensors.simulated import SimSettings, SimulatedSource
 
 
 def info(name, kind, channels, fmt="double64", srate=0.0, source_id=""):
@@ -61,3 +72,52 @@ def mixed_recording(path, blocks=8):
         if k % 3 == 2:
             parts.append(xdf.boundary_chunk())
     path.write_bytes(b"".join(parts))
+
+
+class _Pushes(StreamSink):
+    """A sink that keeps every ``push`` the engine's sink calls make, in order."""
+
+    def __init__(self, sources):
+        super().__init__(sources)
+        self.pushes = []
+
+    def push(self, spec, owner, t, values):
+        self.pushes.append((spec, owner, t, tuple(values)))
+
+
+def session_pushes(seed=3, duration_s=300):
+    """(source, pushes): what a real engine hands a recorder for one simulated person
+    (speed 0, timestamps from 1000 s): two start markers, the beats, a stop marker.
+
+    The engine's clock is held still, so its markers take stream times: the same every run.
+    """
+    source = SimulatedSource(SimSettings(seed=seed, artifact_rate=0.02), speed=0, start_s=1000.0)
+    sink = _Pushes([source])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine_module, "now", lambda: 1000.0)  # held still at the source's start
+        engine = Engine([source], [sink])
+        engine.mark("start")
+        asyncio.run(engine.run(duration_s=duration_s))
+    return source, sink.pushes
+
+
+def recorder_layout(path, source, pushes, flush_after, settings):
+    """Record ``pushes`` with the real :class:`XdfRecorder`, writing after the pushes whose
+    indices are in ``flush_after`` and at close: the chunk layout is fixed, not timed.
+
+    The writer thread is parked (a flush interval of days: only ``close`` wakes it), so
+    the test thread runs its ``_flush`` in its place at the chosen points; with clock
+    offset and boundary intervals of 0 or days, what each write holds is fixed too. The
+    recorder's clock counts whole seconds, so every byte but the header's date is fixed.
+    """
+    settings = dataclasses.replace(settings, flush_interval_s=1e6, fsync=False)
+    clock = itertools.count(2000)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recorder_module, "now", lambda: float(next(clock)))  # same bytes every run
+        recorder = XdfRecorder(path, [source], settings)
+        for k, (spec, owner, t, values) in enumerate(pushes):
+            recorder.push(spec, owner, t, values)
+            if k in flush_after:
+                recorder._flush()
+        recorder.close()
+    assert recorder.error is None and xdf.read_xdf(path).closed

@@ -138,7 +138,7 @@ class _Reader:
             except Damaged as exc:
                 if not self.recover:
                     raise XdfFormatError(f"{self.path} is damaged: {exc}") from None
-                resume = self.resync(pos + 1)
+                resume = self.by_length(pos) or self.resync(pos + 1)
                 if resume is None:
                     if self.header is None:
                         raise XdfFormatError(
@@ -154,6 +154,18 @@ class _Reader:
             self.take(found)
             pos = self.valid = found.end
         return self.finish()
+
+    def by_length(self, pos: int) -> int | None:
+        """End of the damaged chunk at ``pos`` by its length, if a chunk starts there.
+
+        pyxdf skips a chunk it does not know (a damaged tag) by its length, so does this.
+        """
+        try:
+            length, body = read_varlen(self.data, pos)
+        except (Cut, Damaged):
+            return None
+        end = body + length
+        return end if body + 2 <= end < self.size and self.plausible(end) else None
 
     def cut_tail(self, pos: int) -> None:
         """The file ends inside the chunk at ``pos``: keep its whole samples, if any."""
@@ -231,18 +243,16 @@ class _Reader:
         """Parse the chunk at ``pos`` without changing the reader (Damaged / Cut)."""
         data, size = self.data, self.size
         length, body = read_varlen(data, pos)
-        if length < 2:
-            raise Damaged(f"chunk at byte {pos} has length {length}")
+        # A length under 2 (too short for the tag) is damage like any wrong length: the
+        # content still says where the chunk ends (pyxdf reads samples by count too).
         if body + 2 > size:
             raise Cut
         tag = int.from_bytes(data[body : body + 2], "little")
         content, end = body + 2, body + length
         if tag not in Tag.__members__.values():
             raise Damaged(f"unknown chunk tag {tag} at byte {pos}")
-        if pos == 4 and tag != Tag.FILE_HEADER:
-            raise XdfFormatError(
-                f"{self.path}: not a valid XDF recording (the first chunk is not a file header)"
-            )
+        if pos == 4 and tag != Tag.FILE_HEADER:  # its tag damaged: read on without it
+            raise Damaged("the first chunk is not a file header")
         if tag == Tag.FILE_HEADER:
             if self.header is not None:
                 raise Damaged(f"a second file header at byte {pos}")
@@ -263,8 +273,11 @@ class _Reader:
             return self.fixed_chunk(pos, tag, sid, content, end, None)
         return self.xml_chunk(pos, tag, sid, content, end)
 
-    def plausible(self, pos: int) -> bool:
-        """Could a chunk start at ``pos`` (or the file end there)? A cheap look."""
+    def plausible(self, pos: int, new_sid: int | None = None) -> bool:
+        """Could a chunk start at ``pos`` (or the file end there)? A cheap look.
+
+        ``new_sid``: a stream whose header is being read (its samples may come next).
+        """
         data, size = self.data, self.size
         if pos == size:
             return True
@@ -280,7 +293,8 @@ class _Reader:
         if tag in (Tag.SAMPLES, Tag.CLOCK_OFFSET, Tag.STREAM_FOOTER):
             sid_at = pos + 3 + width
             if sid_at + 4 <= size:
-                return int.from_bytes(data[sid_at : sid_at + 4], "little") in self.layouts
+                sid = int.from_bytes(data[sid_at : sid_at + 4], "little")
+                return sid in self.layouts or sid == new_sid
         return True
 
     def fixed_chunk(
@@ -291,9 +305,13 @@ class _Reader:
         natural = content + (16 if payload is not None else 20)
         if natural > self.size:
             raise Cut
-        if payload is not None and data[content:natural] != payload:
-            raise Damaged(f"boundary chunk at byte {pos} has the wrong signature")
         note = mended = None
+        if payload is not None and data[content:natural] != payload:
+            # its length right and a chunk after it: a boundary (pyxdf skips it by length)
+            if end != natural or not self.plausible(natural):
+                raise Damaged(f"boundary chunk at byte {pos} has the wrong signature")
+            note = f"the signature of the boundary chunk at byte {pos} was damaged"
+            mended = chunk(Tag.BOUNDARY, payload)
         if end != natural:
             if not self.plausible(natural):
                 raise Cut if end > self.size else Damaged(f"chunk at byte {pos}: wrong length")
@@ -322,7 +340,8 @@ class _Reader:
         except (Cut, Damaged) as first:
             close = data.find(b"</info>", xml_at, min(self.size, xml_at + _MAX_XML_BYTES))
             real_end = close + len(b"</info>")
-            if close < 0 or real_end == end or not self.plausible(real_end):
+            new_sid = sid if tag == Tag.STREAM_HEADER else None
+            if close < 0 or real_end == end or not self.plausible(real_end, new_sid):
                 raise first from None
             element, cleaned = parse_xml(data[xml_at:real_end], what)
             end = real_end
@@ -364,7 +383,11 @@ class _Reader:
                 return self.samples_chunk(pos, sid, decoded, note)
         except (Cut, Damaged):
             pass
-        if end <= size and not self.resyncing:  # damaged inside: keep the samples before
+        if not self.resyncing:  # damaged inside: keep the samples before
+            if end > size or not self.plausible(end):  # the next chunk may start sooner
+                nxt = self.resync(first)
+                end = nxt if nxt is not None and nxt < end else end
+        if end <= size and not self.resyncing:
             try:
                 decoded = decode_samples(layout, data, first, end, last_t, partial=True)
             except (Cut, Damaged):
@@ -437,7 +460,8 @@ class _Reader:
             return False
         finally:
             self.resyncing = False
-        return found.tag != Tag.FILE_HEADER and self.plausible(found.end)
+        new_sid = found.stream_id if found.tag == Tag.STREAM_HEADER else None
+        return found.tag != Tag.FILE_HEADER and self.plausible(found.end, new_sid)
 
 
 @dataclass
