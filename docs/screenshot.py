@@ -18,7 +18,7 @@ from app.engine import Engine
 from app.profiles import Profile, ProfileStore
 from app.runtime import EngineThread
 from dsp.arousal import calibrate
-from sensors.simulated import SimSettings, SimulatedSource, simulate
+from sensors.simulated import SimSettings, SimulatedSource, dyad_settings, simulate
 from ui.main_window import MainWindow
 
 SESSION_S = 660.0
@@ -33,11 +33,16 @@ def main() -> int:
     for name, seed in (("Sam", 31), ("Alex", 32)):
         rest = simulate(SimSettings(seed=seed), 420)
         store.save(Profile(name).calibrated(calibrate(rest["t_s"], rest["rr_ms"])))
-    therapist = SimSettings(seed=11, slow_bpm=6.0, subject="therapist")
-    # follows the therapist 2 s later; stressed from 6 to 12:40 min
-    dyad = {"couple": 0.8, "lag_s": 2.0, "partner_seed": 11}
+    # the client follows the therapist 2 s later (r = 0.75); stressed from 6 to 12:40 min
     stress = {"scenario": "stress", "onset_s": 360, "step_s": 400, "artifact_rate": 0.01}
-    client = SimSettings(seed=12, slow_bpm=6.0, subject="client", **dyad, **stress)
+    therapist, client = dyad_settings(
+        11,
+        12,
+        r=0.75,
+        lag_s=2.0,
+        a_opts={"subject": "therapist"},
+        b_opts={"subject": "client", **stress},
+    )
     sources = [SimulatedSource(therapist, speed=30), SimulatedSource(client, speed=30)]
     runner = EngineThread(Engine(sources), keep_alive=True)
     window = MainWindow(runner, profiles=profiles)

@@ -3,8 +3,10 @@
 from PySide6.QtCore import Qt
 
 from app.engine import Engine
+from app.profiles import Profile, ProfileStore
 from app.runtime import EngineThread
-from sensors.simulated import SimSettings, SimulatedSource
+from dsp.arousal import calibrate
+from sensors.simulated import SimSettings, SimulatedSource, simulate
 from ui.client_view import CLIENT_VIEW_KEY
 from ui.main_window import MainWindow
 
@@ -25,8 +27,14 @@ def _dyad(qtbot, tmp_path, speed=1.0):
 
 
 def test_two_people_fit_a_1280_px_screen_and_a_long_error_changes_nothing(qtbot, tmp_path):
+    rest = simulate(SimSettings(seed=31), 300)
+    ProfileStore(tmp_path).save(Profile("Sam").calibrated(calibrate(rest["t_s"], rest["rr_ms"])))
     window, runner = _dyad(qtbot, tmp_path)
     therapist, client = window.columns["therapist"], window.columns["client"]
+    for column in (therapist, client):  # a chosen profile shows its calibration date too
+        column.profile.reload(select="Sam")
+        column.profile.use("Sam")
+    assert "calibrated" in client.profile.age.text()
     qtbot.waitUntil(lambda: "connected" in client.panel.status.text(), timeout=5000)
     assert window.minimumSizeHint().width() <= LAPTOP_WIDTH
     window.resize(LAPTOP_WIDTH, 760)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.profiles import ArousalSettings, CalibrationSettings, Profile, ProfileError, ProfileStore
 from app.runtime import EngineThread
 from ui.arousal_view import format_minutes
+from ui.elided_label import ElidedLabel
 
 INSTRUCTIONS = (
     "Sit comfortably, breathe normally and stay still. Talk as little as you can. "
@@ -178,7 +179,7 @@ class ProfileControls(QWidget):
         )
         self.calibrate_button = QPushButton("Calibrate…")
         self.delete_button = QPushButton("Delete")
-        self.age = QLabel("")  # calibration date and how long ago
+        self.age = ElidedLabel("")  # calibration date and how long ago (never widens the window)
         self.age.setStyleSheet("color: #555;")
         self.delete_button.setToolTip("Delete the chosen profile and its baseline")
         layout = QHBoxLayout(self)
